@@ -1,0 +1,46 @@
+// Package builtin is the one explicit list of the connectors that ship with
+// Riptide. Adding a connector is one folder and one line here.
+package builtin
+
+import (
+	"sort"
+
+	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/connector"
+)
+
+// Sources returns the built-in source types.
+func Sources() map[string]connector.SourcePlugin {
+	return map[string]connector.SourcePlugin{}
+}
+
+// Destinations returns the built-in destination types.
+func Destinations() map[string]connector.DestinationPlugin {
+	return map[string]connector.DestinationPlugin{}
+}
+
+// Specs returns the specs the config loader validates settings against.
+func Specs() config.Specs {
+	src, dst := Sources(), Destinations()
+	return config.Specs{
+		Source: func(t string) (connector.Spec, bool) {
+			p, ok := src[t]
+			return p.Spec, ok
+		},
+		Destination: func(t string) (connector.Spec, bool) {
+			p, ok := dst[t]
+			return p.Spec, ok
+		},
+		SourceTypes:      sortedKeys(src),
+		DestinationTypes: sortedKeys(dst),
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
