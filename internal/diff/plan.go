@@ -1,0 +1,434 @@
+package diff
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"unsafe"
+
+	"github.com/zeebo/xxh3"
+)
+
+// Kind is how a key differs from the snapshot.
+type Kind byte
+
+const (
+	Added Kind = iota + 1
+	Changed
+	Removed
+	// Unchanged rows are written to a plan only for a full resync.
+	Unchanged
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Added:
+		return "added"
+	case Changed:
+		return "changed"
+	case Removed:
+		return "removed"
+	case Unchanged:
+		return "unchanged"
+	}
+	return "unknown"
+}
+
+// Target is one sync to diff a model's rows for.
+type Target struct {
+	Name     string
+	Snapshot *Snapshot
+	// Seed is folded into every row hash: a fingerprint of the sync's
+	// mapping, so that changing the mapping re-sends the rows it affects.
+	Seed uint64
+	// Columns are the indices of the columns the sync's hash covers, in
+	// order; nil means every column.
+	Columns []int
+	// FullResync writes unchanged rows into the plan too.
+	FullResync bool
+}
+
+// Counts are a plan's figures.
+type Counts struct {
+	Added, Changed, Removed, Unchanged uint64
+}
+
+// Op is one entry of a plan.
+type Op struct {
+	Kind  Kind
+	Entry Entry
+	// Payload is the row's encoded columns (the Planner's input), empty
+	// for removed keys and when the planner keeps no payloads.
+	Payload []byte
+}
+
+// Plan is the diff of a model against one target's snapshot, kept in a
+// temporary file so that the guards can judge it whole before anything is
+// sent.
+type Plan struct {
+	Target *Target
+	Counts Counts
+	path   string
+	w      *bufio.Writer
+	f      *os.File
+	buf    []byte
+}
+
+// Each calls fn for every op in the plan, in key-hash order. The op's
+// payload is valid only during the call.
+func (pl *Plan) Each(ctx context.Context, fn func(Op) error) error {
+	f, err := os.Open(pl.path)
+	if err != nil {
+		return fmt.Errorf("open plan: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var scratch, payload []byte
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		kind, err := r.ReadByte()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		var e Entry
+		e, scratch, err = readEntry(r, scratch)
+		if err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		l, err := binary.ReadUvarint(r)
+		if err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		payload = slices.Grow(payload[:0], int(l))[:l]
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		if err := fn(Op{Kind: Kind(kind), Entry: e, Payload: payload}); err != nil {
+			return err
+		}
+	}
+}
+
+// Close removes the plan's file.
+func (pl *Plan) Close() error {
+	if pl.f != nil {
+		pl.f.Close()
+	}
+	return os.Remove(pl.path)
+}
+
+func (pl *Plan) write(k Kind, e Entry, payload []byte) error {
+	pl.buf = append(pl.buf[:0], byte(k))
+	pl.buf = appendEntry(pl.buf, e)
+	pl.buf = binary.AppendUvarint(pl.buf, uint64(len(payload)))
+	if _, err := pl.w.Write(pl.buf); err != nil {
+		return err
+	}
+	_, err := pl.w.Write(payload)
+	return err
+}
+
+// Rejection is a row refused before diffing.
+type Rejection struct {
+	Key    string
+	Reason string
+}
+
+// PlannerOptions tune a Planner.
+type PlannerOptions struct {
+	// EstimatedRows sizes the partitions (the snapshot's size or the last
+	// run's row count); a low estimate only costs memory per partition.
+	EstimatedRows uint64
+	// KeepPayload keeps each row's encoded columns for delivery; a plan
+	// that only counts leaves it off.
+	KeepPayload bool
+}
+
+// Planner diffs one model's rows against the snapshots of the syncs it
+// feeds. Rows are added one at a time during extraction and spilled;
+// Finish diffs them partition by partition.
+type Planner struct {
+	dir     string
+	targets []*Target
+	opts    PlannerOptions
+	spill   *spill
+	rec     []byte
+	scratch []byte
+	rows    uint64
+}
+
+// NewPlanner starts a plan for targets, spilling under tmpDir.
+func NewPlanner(tmpDir string, targets []*Target, opts PlannerOptions) (*Planner, error) {
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(tmpDir, "plan-")
+	if err != nil {
+		return nil, err
+	}
+	est := opts.EstimatedRows
+	for _, t := range targets {
+		est = max(est, t.Snapshot.Len())
+	}
+	// Without an estimate (a first run) assume a sizeable model: too many
+	// partitions cost a few file handles, too few cost memory.
+	bits := max(partitionBits(est), 4)
+	sp, err := newSpill(filepath.Join(dir, "rows"), bits)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Planner{dir: dir, targets: targets, opts: opts, spill: sp}, nil
+}
+
+// Rows is the number of rows added so far.
+func (p *Planner) Rows() uint64 { return p.rows }
+
+// Add records one row: its key text and its encoded columns, column i
+// being payload[offs[i]:offs[i+1]].
+func (p *Planner) Add(key string, payload []byte, offs []int) error {
+	p.rows++
+	kh := KeyHash(key)
+	rec := binary.LittleEndian.AppendUint64(p.rec[:0], kh)
+	for _, t := range p.targets {
+		rec = binary.LittleEndian.AppendUint64(rec, p.rowHash(t, payload, offs))
+	}
+	rec = binary.AppendUvarint(rec, uint64(len(key)))
+	rec = append(rec, key...)
+	if p.opts.KeepPayload {
+		rec = append(rec, payload...)
+	}
+	p.rec = rec
+	return p.spill.add(kh, rec)
+}
+
+func (p *Planner) rowHash(t *Target, payload []byte, offs []int) uint64 {
+	if t.Columns == nil {
+		return xxh3.HashSeed(payload, t.Seed)
+	}
+	b := p.scratch[:0]
+	for _, c := range t.Columns {
+		b = append(b, payload[offs[c]:offs[c+1]]...)
+	}
+	p.scratch = b
+	return xxh3.HashSeed(b, t.Seed)
+}
+
+// RowHash is the hash a target's snapshot keeps for a row.
+func RowHash(t *Target, payload []byte, offs []int) uint64 {
+	return (&Planner{}).rowHash(t, payload, offs)
+}
+
+// inRow is one spilled row, pointing into the partition's arena.
+type inRow struct {
+	keyHash uint64
+	key     string
+	rec     []byte
+}
+
+// Finish diffs the spilled rows against every target's snapshot and
+// returns one plan per target, in the order of the targets. Rows sharing a
+// key are all rejected, reported through reject, and never planned; a key
+// rejected this way is not "removed" either.
+func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*Plan, error) {
+	defer p.spill.close()
+	if err := p.spill.finish(); err != nil {
+		return nil, err
+	}
+	plans := make([]*Plan, len(p.targets))
+	readers := make([]*baseReader, len(p.targets))
+	cleanup := func() {
+		for _, r := range readers {
+			if r != nil {
+				r.close()
+			}
+		}
+	}
+	defer cleanup()
+	for i, t := range p.targets {
+		f, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("plan-%d", i)))
+		if err != nil {
+			p.closePlans(plans)
+			return nil, err
+		}
+		plans[i] = &Plan{Target: t, path: f.Name(), f: f, w: bufio.NewWriterSize(f, 256<<10)}
+		if readers[i], err = t.Snapshot.reader(); err != nil {
+			p.closePlans(plans)
+			return nil, fmt.Errorf("open snapshot of %s: %w", t.Name, err)
+		}
+	}
+	var (
+		arena []byte
+		offs  []int
+		rows  []inRow
+		err   error
+	)
+	nt := len(p.targets)
+	for part := 0; part < p.spill.partitions(); part++ {
+		if err := ctx.Err(); err != nil {
+			p.closePlans(plans)
+			return nil, err
+		}
+		arena, offs, err = p.spill.load(part, arena, offs)
+		if err != nil {
+			p.closePlans(plans)
+			return nil, err
+		}
+		rows = rows[:0]
+		for i := 0; i+1 < len(offs); i++ {
+			rec := arena[offs[i]:offs[i+1]]
+			kl, n := binary.Uvarint(rec[8+8*nt:])
+			ks := 8 + 8*nt + n
+			// The arena outlives every use of key within this partition.
+			key := unsafe.String(unsafe.SliceData(rec[ks:]), int(kl))
+			rows = append(rows, inRow{keyHash: binary.LittleEndian.Uint64(rec), key: key, rec: rec})
+		}
+		slices.SortFunc(rows, func(a, b inRow) int { return compare(a.keyHash, a.key, b.keyHash, b.key) })
+		rows, err = dropDuplicates(rows, reject)
+		if err != nil {
+			p.closePlans(plans)
+			return nil, err
+		}
+		for ti := range p.targets {
+			if err := p.mergePartition(part, rows, ti, readers[ti], plans[ti]); err != nil {
+				p.closePlans(plans)
+				return nil, fmt.Errorf("diff %s: %w", p.targets[ti].Name, err)
+			}
+		}
+	}
+	for _, pl := range plans {
+		if err := pl.w.Flush(); err != nil {
+			p.closePlans(plans)
+			return nil, err
+		}
+		pl.f.Close()
+		pl.f, pl.w = nil, nil
+	}
+	return plans, nil
+}
+
+func (p *Planner) closePlans(plans []*Plan) {
+	for _, pl := range plans {
+		if pl != nil {
+			pl.Close()
+		}
+	}
+}
+
+// Close removes the planner's temporary files; plans returned by Finish
+// must be closed first.
+func (p *Planner) Close() error { return os.RemoveAll(p.dir) }
+
+// dropDuplicates removes every row whose key appears more than once,
+// reporting each; a removed key is kept as a marker (rec nil) so that the
+// merge neither plans nor removes it.
+func dropDuplicates(rows []inRow, reject func(Rejection) error) ([]inRow, error) {
+	out := rows[:0]
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].keyHash == rows[i].keyHash && rows[j].key == rows[i].key {
+			j++
+		}
+		if j-i == 1 {
+			out = append(out, rows[i])
+			i = j
+			continue
+		}
+		reason := fmt.Sprintf("duplicate primary key: %d rows share it", j-i)
+		for k := i; k < j; k++ {
+			if err := reject(Rejection{Key: rows[i].key, Reason: reason}); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, inRow{keyHash: rows[i].keyHash, key: rows[i].key})
+		i = j
+	}
+	return out, nil
+}
+
+func (p *Planner) mergePartition(part int, rows []inRow, ti int, base *baseReader, pl *Plan) error {
+	t := p.targets[ti]
+	nt := len(p.targets)
+	bits := p.spill.bits
+	emitRemoved := func(e Entry) error {
+		pl.Counts.Removed++
+		return pl.write(Removed, e, nil)
+	}
+	for _, r := range rows {
+		// Snapshot keys before this row's are gone from the model.
+		var old Entry
+		found := false
+		for {
+			e, ok, err := base.peek()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			c := compare(e.KeyHash, e.Key, r.keyHash, r.key)
+			if c > 0 {
+				break
+			}
+			base.next()
+			if c == 0 {
+				old, found = e, true
+				break
+			}
+			if err := emitRemoved(e); err != nil {
+				return err
+			}
+		}
+		if r.rec == nil {
+			continue // rejected duplicate: neither planned nor removed
+		}
+		h := binary.LittleEndian.Uint64(r.rec[8+8*ti:])
+		e := Entry{KeyHash: r.keyHash, RowHash: h, Key: r.key}
+		var payload []byte
+		if p.opts.KeepPayload {
+			kl, n := binary.Uvarint(r.rec[8+8*nt:])
+			payload = r.rec[8+8*nt+n+int(kl):]
+		}
+		var err error
+		switch {
+		case !found:
+			pl.Counts.Added++
+			err = pl.write(Added, e, payload)
+		case old.RowHash != h:
+			pl.Counts.Changed++
+			err = pl.write(Changed, e, payload)
+		default:
+			pl.Counts.Unchanged++
+			if t.FullResync {
+				err = pl.write(Unchanged, e, payload)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	// The rest of this partition's range of the snapshot is gone too.
+	for {
+		e, ok, err := base.peek()
+		if err != nil {
+			return err
+		}
+		if !ok || partitionOf(e.KeyHash, bits) != part {
+			return nil
+		}
+		base.next()
+		if err := emitRemoved(e); err != nil {
+			return err
+		}
+	}
+}

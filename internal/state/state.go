@@ -1,0 +1,342 @@
+// Package state keeps Riptide's run history and per-sync bookkeeping: runs
+// with their counts, phase timings and status, the first row errors of
+// each run, and what each sync last ran with. The embedded store is SQLite
+// (modernc, pure Go) in WAL mode under the project's .riptide directory,
+// which survives a process crash at any point.
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// Run statuses.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusPartial   = "partial" // finished, some rows failed
+	StatusFailed    = "failed"
+)
+
+// MaxRowErrors is how many row errors a run keeps.
+const MaxRowErrors = 1000
+
+// Counts are a run's figures.
+type Counts struct {
+	Rows      uint64 `json:"rows"`
+	Added     uint64 `json:"added"`
+	Changed   uint64 `json:"changed"`
+	Removed   uint64 `json:"removed"`
+	Unchanged uint64 `json:"unchanged"`
+	Rejected  uint64 `json:"rejected"`
+	Skipped   uint64 `json:"skipped"`
+	Planned   uint64 `json:"planned"`
+	Succeeded uint64 `json:"succeeded"`
+	Failed    uint64 `json:"failed"`
+}
+
+// Phase is the time one phase of a run took.
+type Phase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Run is one execution of a sync.
+type Run struct {
+	ID          string     `json:"id"`
+	Sync        string     `json:"sync"`
+	Model       string     `json:"model"`
+	Destination string     `json:"destination"`
+	Status      string     `json:"status"`
+	FullResync  bool       `json:"full_resync"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Counts      Counts     `json:"counts"`
+	Phases      []Phase    `json:"phases"`
+	Error       string     `json:"error,omitempty"`
+	// RowErrors counts every row error of the run, including those past
+	// MaxRowErrors that were not kept.
+	RowErrors uint64 `json:"row_errors"`
+}
+
+// RowError is one row that was rejected or failed.
+type RowError struct {
+	Key   string `json:"key"`
+	Op    string `json:"op,omitempty"`
+	Phase string `json:"phase"` // validate or load
+	Error string `json:"error"`
+}
+
+// SyncState is what a sync's last completed run was configured with.
+type SyncState struct {
+	Sync        string
+	MappingHash string
+	PrimaryKey  string
+	LastRows    uint64
+}
+
+// Store is the state database.
+type Store struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS runs (
+	id TEXT PRIMARY KEY,
+	sync TEXT NOT NULL,
+	model TEXT NOT NULL,
+	destination TEXT NOT NULL,
+	status TEXT NOT NULL,
+	full_resync INTEGER NOT NULL DEFAULT 0,
+	started_at TEXT NOT NULL,
+	finished_at TEXT,
+	counts TEXT NOT NULL DEFAULT '{}',
+	phases TEXT NOT NULL DEFAULT '[]',
+	error TEXT NOT NULL DEFAULT '',
+	row_errors INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_by_sync ON runs(sync, started_at);
+CREATE TABLE IF NOT EXISTS row_errors (
+	run_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	key TEXT NOT NULL,
+	op TEXT NOT NULL,
+	phase TEXT NOT NULL,
+	error TEXT NOT NULL,
+	PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS sync_state (
+	sync TEXT PRIMARY KEY,
+	mapping_hash TEXT NOT NULL,
+	primary_key TEXT NOT NULL,
+	last_rows INTEGER NOT NULL
+);
+`
+
+// Open opens (creating) the store at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open state store: %w", err)
+	}
+	// One connection: SQLite serialises writers anyway, and this keeps
+	// the pragmas on the one connection that exists.
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+const timeFormat = time.RFC3339Nano
+
+// SaveRun inserts or updates a run.
+func (s *Store) SaveRun(ctx context.Context, r *Run) error {
+	counts, _ := json.Marshal(r.Counts)
+	phases, _ := json.Marshal(r.Phases)
+	var finished any
+	if r.FinishedAt != nil {
+		finished = r.FinishedAt.UTC().Format(timeFormat)
+	}
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO runs (id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
+			counts = excluded.counts, phases = excluded.phases, error = excluded.error, row_errors = excluded.row_errors`,
+		r.ID, r.Sync, r.Model, r.Destination, r.Status, r.FullResync, r.StartedAt.UTC().Format(timeFormat),
+		finished, string(counts), string(phases), r.Error, r.RowErrors)
+	if err != nil {
+		return fmt.Errorf("save run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// AddRowErrors stores row errors of a run, numbered from first (the number
+// of errors the run already has); errors past MaxRowErrors are dropped.
+func (s *Store) AddRowErrors(ctx context.Context, runID string, first uint64, errs []RowError) error {
+	if first >= MaxRowErrors || len(errs) == 0 {
+		return nil
+	}
+	if room := MaxRowErrors - first; uint64(len(errs)) > room {
+		errs = errs[:room]
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save row errors: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO row_errors (run_id, seq, key, op, phase, error) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("save row errors: %w", err)
+	}
+	defer stmt.Close()
+	for i, e := range errs {
+		if _, err := stmt.ExecContext(ctx, runID, first+uint64(i), e.Key, e.Op, e.Phase, e.Error); err != nil {
+			return fmt.Errorf("save row errors: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+const runColumns = `id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors`
+
+func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
+	var (
+		r              Run
+		started        string
+		finished       sql.NullString
+		counts, phases string
+	)
+	if err := row.Scan(&r.ID, &r.Sync, &r.Model, &r.Destination, &r.Status, &r.FullResync, &started, &finished, &counts, &phases, &r.Error, &r.RowErrors); err != nil {
+		return nil, err
+	}
+	r.StartedAt, _ = time.Parse(timeFormat, started)
+	if finished.Valid {
+		t, _ := time.Parse(timeFormat, finished.String)
+		r.FinishedAt = &t
+	}
+	_ = json.Unmarshal([]byte(counts), &r.Counts)
+	_ = json.Unmarshal([]byte(phases), &r.Phases)
+	return &r, nil
+}
+
+// ListRuns returns the latest runs, newest first, of one sync or of all
+// ("").
+func (s *Store) ListRuns(ctx context.Context, sync string, limit int) ([]*Run, error) {
+	q := `SELECT ` + runColumns + ` FROM runs`
+	var args []any
+	if sync != "" {
+		q += ` WHERE sync = ?`
+		args = append(args, sync)
+	}
+	q += ` ORDER BY started_at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []*Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ErrNotFound is returned for an unknown run.
+var ErrNotFound = errors.New("not found")
+
+// GetRun returns a run by ID or by an unambiguous prefix of its ID.
+func (s *Store) GetRun(ctx context.Context, id string) (*Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\' ORDER BY id LIMIT 2`,
+		id, escapeLike(id)+"%")
+	if err != nil {
+		return nil, fmt.Errorf("get run: %w", err)
+	}
+	defer rows.Close()
+	var found []*Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("get run: %w", err)
+		}
+		if r.ID == id {
+			return r, nil
+		}
+		found = append(found, r)
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("run %q: %w", id, ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("run %q is ambiguous: give more of the ID", id)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// RowErrors returns a run's stored row errors in order.
+func (s *Store) RowErrors(ctx context.Context, runID string, limit, offset int) ([]RowError, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, op, phase, error FROM row_errors WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?`, runID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("row errors: %w", err)
+	}
+	defer rows.Close()
+	var out []RowError
+	for rows.Next() {
+		var e RowError
+		if err := rows.Scan(&e.Key, &e.Op, &e.Phase, &e.Error); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// MarkInterrupted fails the runs of a sync still recorded as running: the
+// caller holds the sync's lock, so no process is running them any more.
+func (s *Store) MarkInterrupted(ctx context.Context, sync string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = COALESCE(finished_at, ?)
+		WHERE sync = ? AND status IN (?, ?)`,
+		StatusFailed, "interrupted: the process running it stopped (crash or kill); the next run resends what was not acknowledged",
+		time.Now().UTC().Format(timeFormat), sync, StatusRunning, StatusQueued)
+	if err != nil {
+		return fmt.Errorf("mark interrupted runs of %s: %w", sync, err)
+	}
+	return nil
+}
+
+// SyncState returns what the sync last ran with; ok is false for a sync
+// that never completed a run.
+func (s *Store) SyncState(ctx context.Context, sync string) (SyncState, bool, error) {
+	st := SyncState{Sync: sync}
+	err := s.db.QueryRowContext(ctx, `SELECT mapping_hash, primary_key, last_rows FROM sync_state WHERE sync = ?`, sync).
+		Scan(&st.MappingHash, &st.PrimaryKey, &st.LastRows)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, fmt.Errorf("sync state of %s: %w", sync, err)
+	}
+	return st, true, nil
+}
+
+// SetSyncState records what a sync's completed run used.
+func (s *Store) SetSyncState(ctx context.Context, st SyncState) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_state (sync, mapping_hash, primary_key, last_rows) VALUES (?, ?, ?, ?)
+		ON CONFLICT (sync) DO UPDATE SET mapping_hash = excluded.mapping_hash, primary_key = excluded.primary_key, last_rows = excluded.last_rows`,
+		st.Sync, st.MappingHash, st.PrimaryKey, st.LastRows)
+	if err != nil {
+		return fmt.Errorf("save sync state of %s: %w", st.Sync, err)
+	}
+	return nil
+}
+
+// ResetSync forgets a sync's bookkeeping (its run history stays).
+func (s *Store) ResetSync(ctx context.Context, sync string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sync_state WHERE sync = ?`, sync)
+	if err != nil {
+		return fmt.Errorf("reset sync state of %s: %w", sync, err)
+	}
+	return nil
+}
