@@ -1,0 +1,303 @@
+// Package transform turns a model row into the fields a destination
+// receives, following a sync's mapping: columns, static values and
+// templates over the row.
+package transform
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"unicode"
+
+	"github.com/agnivade/levenshtein"
+	"github.com/zeebo/xxh3"
+
+	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/value"
+)
+
+type fieldKind byte
+
+const (
+	fromColumn fieldKind = iota
+	fromValue
+	fromTemplate
+)
+
+type field struct {
+	name  string
+	kind  fieldKind
+	col   int
+	value any
+	tmpl  *template.Template
+}
+
+// Mapper applies one sync's mapping to rows of a model with known columns.
+type Mapper struct {
+	fields      []field
+	columns     []string
+	useMap      bool  // a template needs the row as a map
+	hashColumns []int // nil: every column
+	fingerprint uint64
+}
+
+// New builds the mapper of a sync for a model result with the given
+// columns. A mapping that names a column the model lacks is an error that
+// says which, with the nearest column name.
+func New(sync *config.Sync, columns []string) (*Mapper, error) {
+	m := &Mapper{columns: columns}
+	index := make(map[string]int, len(columns))
+	for i, c := range columns {
+		index[c] = i
+	}
+	fp := xxh3.New()
+	if sync.MapAll {
+		for i, c := range columns {
+			m.fields = append(m.fields, field{name: c, kind: fromColumn, col: i})
+		}
+		fmt.Fprintf(fp, "all:%q", columns)
+		m.fingerprint = fp.Sum64()
+		return m, nil
+	}
+	used := map[int]bool{}
+	allColumns := false
+	for _, mp := range sync.Mapping {
+		f := field{name: mp.Field}
+		switch {
+		case mp.Template != "":
+			t, err := template.New(mp.Field).Funcs(Funcs()).Option("missingkey=error").Parse(mp.Template)
+			if err != nil {
+				return nil, fmt.Errorf("%s: sync %s: mapping %s: %w", mp.Pos, sync.Name, mp.Field, err)
+			}
+			refs, all := templateColumns(t)
+			for _, r := range refs {
+				i, ok := index[r]
+				if !ok {
+					return nil, fmt.Errorf("%s: sync %s: mapping %s: the template uses .%s, but the model has no column %q%s",
+						mp.Pos, sync.Name, mp.Field, r, r, suggest(r, columns))
+				}
+				used[i] = true
+			}
+			allColumns = allColumns || all
+			f.kind, f.tmpl, m.useMap = fromTemplate, t, true
+			fmt.Fprintf(fp, "t:%q=%q;", mp.Field, mp.Template)
+		case mp.IsValue:
+			v, err := value.Normalize(mp.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: sync %s: mapping %s: %w", mp.Pos, sync.Name, mp.Field, err)
+			}
+			f.kind, f.value = fromValue, v
+			fmt.Fprintf(fp, "v:%q=%x;", mp.Field, value.Append(nil, v))
+		default:
+			i, ok := index[mp.Column]
+			if !ok {
+				return nil, fmt.Errorf("%s: sync %s: mapping %s: the model has no column %q%s",
+					mp.Pos, sync.Name, mp.Field, mp.Column, suggest(mp.Column, columns))
+			}
+			used[i] = true
+			f.kind, f.col = fromColumn, i
+			fmt.Fprintf(fp, "c:%q=%q;", mp.Field, mp.Column)
+		}
+		m.fields = append(m.fields, f)
+	}
+	if !allColumns {
+		m.hashColumns = []int{}
+		for i := range columns {
+			if used[i] {
+				m.hashColumns = append(m.hashColumns, i)
+			}
+		}
+		fmt.Fprintf(fp, "cols:%v", m.hashColumns)
+	}
+	m.fingerprint = fp.Sum64()
+	return m, nil
+}
+
+func suggest(name string, columns []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range columns {
+		if d := levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" && bestD <= max(2, len(name)/3) {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return fmt.Sprintf(" (columns: %s)", strings.Join(columns, ", "))
+}
+
+// Fields are the destination field names, in mapping order.
+func (m *Mapper) Fields() []string {
+	out := make([]string, len(m.fields))
+	for i, f := range m.fields {
+		out[i] = f.name
+	}
+	return out
+}
+
+// HashColumns are the model columns whose values decide the mapped
+// output, in column order; nil means all of them.
+func (m *Mapper) HashColumns() []int { return m.hashColumns }
+
+// Fingerprint identifies the mapping: a different mapping gives a
+// different fingerprint, so rows hash differently under it.
+func (m *Mapper) Fingerprint() uint64 { return m.fingerprint }
+
+// Apply maps one row (canonical values, one per model column) into dst,
+// reusing its storage. Only a template can fail, and then only that row.
+func (m *Mapper) Apply(row []any, dst []connector.FieldValue) ([]connector.FieldValue, error) {
+	dst = dst[:0]
+	var data map[string]any
+	if m.useMap {
+		data = make(map[string]any, len(m.columns))
+		for i, c := range m.columns {
+			data[c] = templateValue(row[i])
+		}
+	}
+	var buf bytes.Buffer
+	for _, f := range m.fields {
+		switch f.kind {
+		case fromColumn:
+			dst = append(dst, connector.FieldValue{Name: f.name, Value: row[f.col]})
+		case fromValue:
+			dst = append(dst, connector.FieldValue{Name: f.name, Value: f.value})
+		case fromTemplate:
+			buf.Reset()
+			if err := f.tmpl.Execute(&buf, data); err != nil {
+				return dst, fmt.Errorf("mapping %s: %w", f.name, err)
+			}
+			dst = append(dst, connector.FieldValue{Name: f.name, Value: buf.String()})
+		}
+	}
+	return dst, nil
+}
+
+// templateValue presents a canonical value to templates: NULL as nil
+// (so `default` applies), everything else as its text, except booleans
+// and numbers, which templates can compare.
+func templateValue(v any) any {
+	switch v.(type) {
+	case nil, bool, int64, float64, string:
+		return v
+	}
+	return value.Text(v)
+}
+
+// Funcs are the functions mapping templates can call. config checks
+// templates against the same names (config.TemplateFuncNames).
+func Funcs() template.FuncMap {
+	return template.FuncMap{
+		"lower": func(v any) string { return strings.ToLower(text(v)) },
+		"upper": func(v any) string { return strings.ToUpper(text(v)) },
+		"title": func(v any) string { return title(text(v)) },
+		"trim":  func(v any) string { return strings.TrimSpace(text(v)) },
+		"default": func(def, v any) any {
+			if v == nil || v == "" {
+				return def
+			}
+			return v
+		},
+		"sha256": func(v any) string {
+			sum := sha256.Sum256([]byte(text(v)))
+			return hex.EncodeToString(sum[:])
+		},
+		"replace": func(old, new string, v any) string { return strings.ReplaceAll(text(v), old, new) },
+		"join": func(sep string, v any) string {
+			switch x := v.(type) {
+			case []any:
+				parts := make([]string, len(x))
+				for i, e := range x {
+					parts[i] = text(e)
+				}
+				return strings.Join(parts, sep)
+			case []string:
+				return strings.Join(x, sep)
+			}
+			return text(v)
+		},
+	}
+}
+
+func text(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return value.Text(v)
+}
+
+// title capitalises the first letter of each word and lowers the rest:
+// "ADA lovelace" → "Ada Lovelace".
+func title(s string) string {
+	rs := []rune(strings.ToLower(s))
+	start := true
+	for i, r := range rs {
+		if start && unicode.IsLetter(r) {
+			rs[i] = unicode.ToUpper(r)
+		}
+		start = unicode.IsSpace(r) || r == '-'
+	}
+	return string(rs)
+}
+
+// templateColumns lists the columns a template reads as .column or
+// $.column. all is true when it may read others too (the whole row as
+// `.`, range/with, or nested templates), and then every column counts.
+func templateColumns(t *template.Template) (cols []string, all bool) {
+	seen := map[string]bool{}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		if n == nil || all {
+			return
+		}
+		switch x := n.(type) {
+		case *parse.ListNode:
+			if x == nil {
+				return
+			}
+			for _, c := range x.Nodes {
+				walk(c)
+			}
+		case *parse.ActionNode:
+			walk(x.Pipe)
+		case *parse.PipeNode:
+			if x == nil {
+				return
+			}
+			for _, c := range x.Cmds {
+				walk(c)
+			}
+		case *parse.CommandNode:
+			for _, a := range x.Args {
+				walk(a)
+			}
+		case *parse.FieldNode:
+			if !seen[x.Ident[0]] {
+				seen[x.Ident[0]] = true
+				cols = append(cols, x.Ident[0])
+			}
+		case *parse.VariableNode:
+			if x.Ident[0] == "$" && len(x.Ident) > 1 {
+				walk(&parse.FieldNode{Ident: x.Ident[1:]})
+			} else {
+				all = true
+			}
+		case *parse.IfNode:
+			walk(x.Pipe)
+			walk(x.List)
+			walk(x.ElseList)
+		case *parse.ChainNode:
+			walk(x.Node)
+		case *parse.DotNode, *parse.RangeNode, *parse.WithNode, *parse.TemplateNode:
+			all = true
+		}
+	}
+	walk(t.Tree.Root)
+	slices.Sort(cols)
+	return cols, all
+}
