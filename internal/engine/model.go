@@ -241,11 +241,7 @@ func (e *Engine) extract(ctx context.Context, model *config.Model, runs []*syncR
 			rej.add("", fmt.Sprintf("primary key column %q is null (row %d of the result)", model.PrimaryKey[null], n))
 			continue
 		}
-		payload = payload[:0]
-		for i, v := range vals {
-			payload = value.Append(payload, v)
-			offs[i+1] = len(payload)
-		}
+		payload = value.AppendRow(payload[:0], vals, offs)
 		if err := planner.Add(value.JoinKey(parts), payload, offs); err != nil {
 			return rej, 0, fmt.Errorf("model %s: %w", model.Name, err)
 		}

@@ -313,3 +313,15 @@ func SplitKey(key string, n int) ([]string, error) {
 	}
 	return parts, nil
 }
+
+// AppendRow appends the encodings of a row's values to buf, recording in
+// offs[i+1] where value i ends (offs must have len(vals)+1 elements;
+// offs[0] is set to len(buf) on entry). Column i is buf[offs[i]:offs[i+1]].
+func AppendRow(buf []byte, vals []any, offs []int) []byte {
+	offs[0] = len(buf)
+	for i, v := range vals {
+		buf = Append(buf, v)
+		offs[i+1] = len(buf)
+	}
+	return buf
+}

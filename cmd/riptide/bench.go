@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riptide-data/riptide/internal/bench"
+)
+
+func newBenchCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure Riptide on generated models (see docs/BENCHMARKS.md)",
+	}
+	var (
+		rows        int
+		changedPct  float64
+		batchSize   int
+		concurrency int
+	)
+	planCmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Time a plan of a generated DuckDB model against its snapshot, and its peak memory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			r, err := bench.Plan(ctx, rows, changedPct)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(os.Stdout, r)
+			}
+			fmt.Printf("rows %d, changed %.2f%% (%d)\nscan_seconds %.3f\nplan_seconds %.3f (%.2f× scan)\npeak_rss %.1f MiB\n",
+				r.Rows, r.ChangedPct, r.Changed, r.ScanSeconds, r.PlanSeconds, r.PlanOverScan, float64(r.PeakRSSBytes)/(1<<20))
+			return nil
+		},
+	}
+	planCmd.Flags().IntVar(&rows, "rows", 1_000_000, "rows in the generated model")
+	planCmd.Flags().Float64Var(&changedPct, "changed-pct", 1, "percent of rows changed after the first sync")
+
+	syncCmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Time a first full sync of a generated model into a local webhook receiver",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			r, err := bench.Sync(ctx, rows, batchSize, concurrency)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(os.Stdout, r)
+			}
+			fmt.Printf("rows %d in %.3fs: %.0f records/s (batch %d, concurrency %d), peak_rss %.1f MiB\n",
+				r.Rows, r.Seconds, r.RecordsPerSecond, r.BatchSize, r.Concurrency, float64(r.PeakRSSBytes)/(1<<20))
+			return nil
+		},
+	}
+	syncCmd.Flags().IntVar(&rows, "rows", 1_000_000, "rows in the generated model")
+	syncCmd.Flags().IntVar(&batchSize, "batch-size", 1000, "records per webhook request")
+	syncCmd.Flags().IntVar(&concurrency, "concurrency", 4, "webhook requests in flight")
+	cmd.AddCommand(planCmd, syncCmd)
+	return cmd
+}

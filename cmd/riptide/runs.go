@@ -1,0 +1,207 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riptide-data/riptide/internal/state"
+)
+
+func newRunsCmd(g *globalFlags) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "runs [SYNC]",
+		Short: "List recent runs, of one sync or of all",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := openApp(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			sync := ""
+			if len(args) == 1 {
+				if _, err := syncArgs(a.project, args, false); err != nil {
+					return err
+				}
+				sync = args[0]
+			}
+			runs, err := a.store.ListRuns(ctx, sync, limit)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				if runs == nil {
+					runs = []*state.Run{}
+				}
+				return writeJSON(os.Stdout, runs)
+			}
+			if len(runs) == 0 {
+				fmt.Println("no runs yet")
+				return nil
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tSYNC\tSTATUS\tSTARTED\tDURATION\tADDED\tCHANGED\tREMOVED\tREJECTED\tSUCCEEDED\tFAILED")
+			for _, r := range runs {
+				c := r.Counts
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Sync, r.Status,
+					r.StartedAt.Local().Format("2006-01-02 15:04:05"), duration(r), c.Added, c.Changed, c.Removed, c.Rejected, c.Succeeded, c.Failed)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs to list")
+	cmd.AddCommand(newRunsShowCmd(g))
+	return cmd
+}
+
+func duration(r *state.Run) string {
+	if r.FinishedAt == nil {
+		return "-"
+	}
+	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+}
+
+func newRunsShowCmd(g *globalFlags) *cobra.Command {
+	var maxErrors int
+	cmd := &cobra.Command{
+		Use:   "show RUN_ID",
+		Short: "Show a run: counts, phase timings, status and row errors",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := openApp(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			r, err := a.store.GetRun(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			errs, err := a.store.RowErrors(ctx, r.ID, maxErrors, 0)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				if errs == nil {
+					errs = []state.RowError{}
+				}
+				return writeJSON(os.Stdout, struct {
+					*state.Run
+					Errors []state.RowError `json:"errors"`
+				}{r, errs})
+			}
+			c := r.Counts
+			fmt.Printf("run       %s\n", r.ID)
+			fmt.Printf("sync      %s (model %s → destination %s)\n", r.Sync, r.Model, r.Destination)
+			fmt.Printf("status    %s\n", r.Status)
+			fmt.Printf("started   %s\n", r.StartedAt.Local().Format(time.RFC3339))
+			fmt.Printf("duration  %s\n", duration(r))
+			if r.FullResync {
+				fmt.Println("mode      full resync")
+			}
+			fmt.Printf("rows      %d: added %d, changed %d, removed %d, unchanged %d, rejected %d, skipped %d\n",
+				c.Rows, c.Added, c.Changed, c.Removed, c.Unchanged, c.Rejected, c.Skipped)
+			fmt.Printf("sent      %d: succeeded %d, failed %d\n", c.Planned, c.Succeeded, c.Failed)
+			if len(r.Phases) > 0 {
+				fmt.Print("phases   ")
+				for _, p := range r.Phases {
+					fmt.Printf(" %s %.3fs", p.Name, p.Seconds)
+				}
+				fmt.Println()
+			}
+			if r.Error != "" {
+				fmt.Printf("error     %s\n", r.Error)
+			}
+			if len(errs) > 0 {
+				fmt.Printf("\nrow errors (%d", r.RowErrors)
+				if r.RowErrors > uint64(len(errs)) {
+					fmt.Printf(", first %d shown", len(errs))
+				}
+				fmt.Println("):")
+				tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "KEY\tOP\tPHASE\tERROR")
+				for _, e := range errs {
+					key := e.Key
+					if key == "" {
+						key = "(null)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", key, dash(e.Op), e.Phase, e.Error)
+				}
+				tw.Flush()
+				if c.Failed > 0 {
+					fmt.Println("\nFailed rows stay pending: the next run of this sync retries them.")
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&maxErrors, "errors", state.MaxRowErrors, "how many row errors to show")
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newResetCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reset SYNC",
+		Short: "Forget a sync's snapshot: its next run sends every row and deletes nothing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := openApp(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := syncArgs(a.project, args, false); err != nil {
+				return err
+			}
+			if err := a.engine.Reset(ctx, args[0]); err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(os.Stdout, map[string]any{"sync": args[0], "reset": true})
+			}
+			fmt.Printf("%s: snapshot reset; the next run sends every row and deletes nothing\n", args[0])
+			return nil
+		},
+	}
+}
+
+func newValidateCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the project's configuration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadProject(g)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(os.Stdout, map[string]any{
+					"valid": true, "sources": len(p.Sources), "destinations": len(p.Destinations),
+					"models": len(p.Models), "syncs": len(p.Syncs), "warnings": p.Warnings,
+				})
+			}
+			fmt.Printf("ok: %d sources, %d destinations, %d models, %d syncs\n",
+				len(p.Sources), len(p.Destinations), len(p.Models), len(p.Syncs))
+			return nil
+		},
+	}
+}

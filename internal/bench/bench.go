@@ -1,0 +1,333 @@
+// Package bench measures Riptide on generated models: how fast a model
+// scans, plans and syncs, and how much memory that takes. It backs the
+// `riptide bench` command; its figures go in docs/BENCHMARKS.md.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/riptide-data/riptide/internal/builtin"
+	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
+	"github.com/riptide-data/riptide/internal/diff"
+	"github.com/riptide-data/riptide/internal/engine"
+	"github.com/riptide-data/riptide/internal/redact"
+	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/transform"
+)
+
+// PlanResult is what `riptide bench plan` reports.
+type PlanResult struct {
+	Rows         int     `json:"rows"`
+	ChangedPct   float64 `json:"changed_pct"`
+	Changed      uint64  `json:"changed"`
+	ScanSeconds  float64 `json:"scan_seconds"`
+	PlanSeconds  float64 `json:"plan_seconds"`
+	PlanOverScan float64 `json:"plan_over_scan"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	GoMaxProcs   int     `json:"gomaxprocs"`
+}
+
+// SyncResult is what `riptide bench sync` reports.
+type SyncResult struct {
+	Rows              int     `json:"rows"`
+	Seconds           float64 `json:"seconds"`
+	RecordsPerSecond  float64 `json:"records_per_second"`
+	Received          int64   `json:"received"`
+	BatchSize         int     `json:"batch_size"`
+	Concurrency       int     `json:"concurrency"`
+	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
+	RequestsPerSecond float64 `json:"requests_per_second"`
+}
+
+// generate writes a DuckDB database of n rows of the benchmark's model:
+// id, email, first and last name, plan, a decimal, a timestamp and a
+// short JSON text.
+func generate(ctx context.Context, path string, n int) error {
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`
+		CREATE OR REPLACE TABLE customers AS
+		SELECT
+			i AS id,
+			'user' || i || '@example.com' AS email,
+			['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara'][1 + i %% 5] AS first_name,
+			'Last' || (i %% 1000) AS last_name,
+			['free', 'pro', 'team'][1 + i %% 3] AS plan,
+			CAST((i %% 100000) / 100.0 AS DECIMAL(12, 2)) AS amount,
+			TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS updated_at,
+			'{"score":' || (i %% 97) || ',"tier":"t' || (i %% 4) || '"}' AS attrs
+		FROM range(1, %d + 1) t(i)`, n))
+	return err
+}
+
+// change alters pct percent of the rows, spread over the table.
+func change(ctx context.Context, path string, pct float64) error {
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`UPDATE customers SET plan = plan || '-changed' WHERE hash(id) %% 10000 < %d`, int(pct*100)))
+	return err
+}
+
+type project struct {
+	dir     string
+	project *config.Project
+	store   *state.Store
+	engine  *engine.Engine
+}
+
+func newProject(ctx context.Context, dir string, dest *config.Destination) (*project, error) {
+	srcSpec := builtin.Sources()["duckdb"].Spec
+	p := &config.Project{
+		Dir: dir,
+		Sources: map[string]*config.Source{"warehouse": {
+			Name: "warehouse", Type: "duckdb",
+			Settings: srcSpec.WithDefaults(connector.Settings{"path": "bench.duckdb"}),
+		}},
+		Destinations: map[string]*config.Destination{dest.Name: dest},
+		Models: map[string]*config.Model{"customers": {
+			Name: "customers", Source: "warehouse", PrimaryKey: []string{"id"}, SQL: "select * from customers",
+		}},
+		Syncs: map[string]*config.Sync{"bench": {
+			Name: "bench", Model: "customers", Destination: dest.Name, Mode: config.ModeUpsert,
+			MapAll: true, MaxRejectedPct: 50,
+		}},
+	}
+	stateDir := filepath.Join(dir, ".riptide")
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, err
+	}
+	store, err := state.Open(ctx, filepath.Join(stateDir, "state.db"))
+	if err != nil {
+		return nil, err
+	}
+	return &project{dir: dir, project: p, store: store, engine: &engine.Engine{
+		Project: p, Store: store, StateDir: stateDir,
+		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
+		Redactor: redact.New(nil),
+	}}, nil
+}
+
+// Plan runs the plan benchmark in a temporary directory.
+func Plan(ctx context.Context, rows int, changedPct float64) (*PlanResult, error) {
+	dir, err := os.MkdirTemp("", "riptide-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	db := filepath.Join(dir, "bench.duckdb")
+	if err := generate(ctx, db, rows); err != nil {
+		return nil, fmt.Errorf("generate model: %w", err)
+	}
+	pr, err := newProject(ctx, dir, &config.Destination{Name: "hook", Type: "webhook",
+		Settings: connector.Settings{"url": "http://127.0.0.1:9/unused"}})
+	if err != nil {
+		return nil, err
+	}
+	defer pr.store.Close()
+	if err := syncAll(ctx, pr); err != nil {
+		return nil, fmt.Errorf("first sync: %w", err)
+	}
+	if err := change(ctx, db, changedPct); err != nil {
+		return nil, fmt.Errorf("change rows: %w", err)
+	}
+	runtime.GC()
+	resetPeakRSS()
+
+	res := &PlanResult{Rows: rows, ChangedPct: changedPct, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	start := time.Now()
+	n, err := scan(ctx, pr)
+	if err != nil {
+		return nil, fmt.Errorf("scan: %w", err)
+	}
+	res.ScanSeconds = time.Since(start).Seconds()
+	if n != rows {
+		return nil, fmt.Errorf("scan read %d rows, want %d", n, rows)
+	}
+	start = time.Now()
+	results, err := pr.engine.Plan(ctx, []string{"bench"}, engine.Options{})
+	if err != nil {
+		return nil, err
+	}
+	res.PlanSeconds = time.Since(start).Seconds()
+	if r := results[0]; r.Err != nil {
+		return nil, fmt.Errorf("plan: %w", r.Err)
+	}
+	res.Changed = results[0].Run.Counts.Changed
+	res.PlanOverScan = res.PlanSeconds / res.ScanSeconds
+	res.PeakRSSBytes = peakRSS()
+	return res, nil
+}
+
+// scan reads the model through the source connector and does nothing
+// else: the floor that planning is measured against.
+func scan(ctx context.Context, pr *project) (int, error) {
+	src := pr.project.Sources["warehouse"]
+	s, err := builtin.Sources()[src.Type].New(ctx, src.Settings, pr.dir)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	rows, err := s.Query(ctx, pr.project.Models["customers"].SQL)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		_ = rows.Values()
+		n++
+	}
+	return n, rows.Err()
+}
+
+// syncAll fills the sync's snapshot as if every row had been delivered.
+func syncAll(ctx context.Context, pr *project) error {
+	snap, err := diff.Open(engine.SnapshotDir(pr.engine.StateDir, "bench"))
+	if err != nil {
+		return err
+	}
+	defer snap.Close()
+	src := pr.project.Sources["warehouse"]
+	s, err := builtin.Sources()[src.Type].New(ctx, src.Settings, pr.dir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rows, err := s.Query(ctx, pr.project.Models["customers"].SQL)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var names []string
+	for _, c := range rows.Columns() {
+		names = append(names, c.Name)
+	}
+	m, err := transform.New(pr.project.Syncs["bench"], names)
+	if err != nil {
+		return err
+	}
+	target := &diff.Target{Name: "bench", Snapshot: snap, Seed: m.Fingerprint(), Columns: m.HashColumns()}
+	planner, err := diff.NewPlanner(filepath.Join(pr.engine.StateDir, "tmp"), []*diff.Target{target}, diff.PlannerOptions{})
+	if err != nil {
+		return err
+	}
+	defer planner.Close()
+	if err := feed(rows, planner); err != nil {
+		return err
+	}
+	plans, err := planner.Finish(ctx, func(diff.Rejection) error { return nil })
+	if err != nil {
+		return err
+	}
+	defer plans[0].Close()
+	delta, err := snap.Delta("")
+	if err != nil {
+		return err
+	}
+	var batch []diff.Entry
+	err = plans[0].Each(ctx, func(op diff.Op) error {
+		batch = append(batch, op.Entry)
+		if len(batch) == 10000 {
+			err := delta.Commit(batch, nil)
+			batch = batch[:0]
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = delta.Commit(batch, nil)
+	}
+	if cerr := delta.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := snap.Compact(); err != nil {
+		return err
+	}
+	return pr.store.SetSyncState(ctx, state.SyncState{Sync: "bench", MappingHash: fmt.Sprintf("%016x", m.Fingerprint()), PrimaryKey: "id", LastRows: uint64(planner.Rows())})
+}
+
+// Sync runs a first full sync of rows into an in-process webhook receiver.
+func Sync(ctx context.Context, rows, batchSize, concurrency int) (*SyncResult, error) {
+	dir, err := os.MkdirTemp("", "riptide-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := generate(ctx, filepath.Join(dir, "bench.duckdb"), rows); err != nil {
+		return nil, fmt.Errorf("generate model: %w", err)
+	}
+	recv := webhooktest.New(webhooktest.Discard())
+	defer recv.Close()
+	spec := builtin.Destinations()["webhook"].Spec
+	dest := &config.Destination{Name: "hook", Type: "webhook", Settings: spec.WithDefaults(connector.Settings{
+		"url": recv.URL(), "batch_size": batchSize, "concurrency": concurrency,
+	})}
+	pr, err := newProject(ctx, dir, dest)
+	if err != nil {
+		return nil, err
+	}
+	defer pr.store.Close()
+	runtime.GC()
+	resetPeakRSS()
+	start := time.Now()
+	results, err := pr.engine.Run(ctx, []string{"bench"}, engine.Options{})
+	if err != nil {
+		return nil, err
+	}
+	secs := time.Since(start).Seconds()
+	r := results[0]
+	if r.Failed() {
+		return nil, fmt.Errorf("sync failed: %v (failed rows %d)", r.Err, r.Run.Counts.Failed)
+	}
+	return &SyncResult{
+		Rows: rows, Seconds: secs, RecordsPerSecond: float64(rows) / secs,
+		Received: int64(recv.Count()), BatchSize: batchSize, Concurrency: concurrency,
+		PeakRSSBytes: peakRSS(), RequestsPerSecond: float64(len(recv.Requests())) / secs,
+	}, nil
+}
+
+// resetPeakRSS restarts the kernel's peak-RSS count for this process, so
+// that generating the benchmark's data is not measured.
+func resetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0o200)
+}
+
+// peakRSS reads the process's peak resident set size (VmHWM).
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return -1
+}
