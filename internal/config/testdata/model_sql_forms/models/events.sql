@@ -1,0 +1,1 @@
+select tenant_id, event_id from events
