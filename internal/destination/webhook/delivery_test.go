@@ -93,4 +93,3 @@ func TestThroughDelivery(t *testing.T) {
 		}
 	}
 }
-

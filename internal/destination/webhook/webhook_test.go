@@ -55,7 +55,9 @@ func upsert(key string, fields ...connector.FieldValue) connector.Record {
 	return connector.Record{Op: connector.OpUpsert, Key: key, KeyParts: []string{key}, Fields: fields}
 }
 
-func field(name string, v any) connector.FieldValue { return connector.FieldValue{Name: name, Value: v} }
+func field(name string, v any) connector.FieldValue {
+	return connector.FieldValue{Name: name, Value: v}
+}
 
 func simpleBatch(keys ...string) *connector.Batch {
 	b := &connector.Batch{Seq: 3}
@@ -247,8 +249,10 @@ func TestOutcomes(t *testing.T) {
 			want:    &connector.RequestError{Status: 408, Retryable: true, Message: `{"error":"request timeout"}`},
 		},
 		{
-			name:    "400 not retryable, with the body",
-			program: func(s *webhooktest.Server) { s.FailNext(1, webhooktest.Failure{Status: 400, Body: "  field email is required\n"}) },
+			name: "400 not retryable, with the body",
+			program: func(s *webhooktest.Server) {
+				s.FailNext(1, webhooktest.Failure{Status: 400, Body: "  field email is required\n"})
+			},
 			want:    &connector.RequestError{Status: 400, Message: "field email is required"},
 			wantMsg: "status 400: field email is required",
 		},
