@@ -7,6 +7,7 @@ import (
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/webhook"
 )
 
 // Sources returns the built-in source types.
@@ -16,7 +17,9 @@ func Sources() map[string]connector.SourcePlugin {
 
 // Destinations returns the built-in destination types.
 func Destinations() map[string]connector.DestinationPlugin {
-	return map[string]connector.DestinationPlugin{}
+	return map[string]connector.DestinationPlugin{
+		"webhook": webhook.Plugin(),
+	}
 }
 
 // Specs returns the specs the config loader validates settings against.
