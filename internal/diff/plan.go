@@ -158,7 +158,8 @@ type PlannerOptions struct {
 // feeds. Rows are added one at a time during extraction and spilled;
 // Finish diffs them partition by partition.
 type Planner struct {
-	dir     string
+	tmpDir  string // where plans go
+	dir     string // the planner's own spill directory
 	targets []*Target
 	opts    PlannerOptions
 	spill   *spill
@@ -188,7 +189,7 @@ func NewPlanner(tmpDir string, targets []*Target, opts PlannerOptions) (*Planner
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return &Planner{dir: dir, targets: targets, opts: opts, spill: sp}, nil
+	return &Planner{tmpDir: tmpDir, dir: dir, targets: targets, opts: opts, spill: sp}, nil
 }
 
 // Rows is the number of rows added so far.
@@ -256,7 +257,7 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 	}
 	defer cleanup()
 	for i, t := range p.targets {
-		f, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("plan-%d", i)))
+		f, err := os.CreateTemp(p.tmpDir, "plan-*")
 		if err != nil {
 			p.closePlans(plans)
 			return nil, err
@@ -325,8 +326,8 @@ func (p *Planner) closePlans(plans []*Plan) {
 	}
 }
 
-// Close removes the planner's temporary files; plans returned by Finish
-// must be closed first.
+// Close removes the planner's spill files. Plans returned by Finish live
+// on until closed.
 func (p *Planner) Close() error { return os.RemoveAll(p.dir) }
 
 // dropDuplicates removes every row whose key appears more than once,
