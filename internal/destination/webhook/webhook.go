@@ -94,6 +94,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	}
 
 	header := http.Header{}
+	header.Set("User-Agent", "riptide-webhook") // custom headers may replace it
 	names := make([]string, 0, len(settings.StringMap("headers")))
 	for name := range settings.StringMap("headers") {
 		names = append(names, name)
@@ -109,7 +110,6 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
 	}
 	header.Set("Content-Type", "application/json")
-	header.Set("User-Agent", "riptide-webhook")
 
 	conc := max(settings.Int("concurrency"), 1)
 	tr := http.DefaultTransport.(*http.Transport).Clone()

@@ -144,7 +144,7 @@ func TestHeaders(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: map[string]string{"Content-Type": "application/json", "Idempotency-Key": "run-1-3"},
+			want: map[string]string{"Content-Type": "application/json", "Idempotency-Key": "run-1-3", "User-Agent": "riptide-webhook"},
 			absent: []string{
 				"Authorization", "X-Riptide-Signature",
 			},
@@ -161,8 +161,8 @@ func TestHeaders(t *testing.T) {
 		},
 		{
 			name:     "custom headers",
-			settings: connector.Settings{"headers": map[string]string{"X-Tenant": "acme", "x-lower": "v"}},
-			want:     map[string]string{"X-Tenant": "acme", "X-Lower": "v", "Content-Type": "application/json"},
+			settings: connector.Settings{"headers": map[string]string{"X-Tenant": "acme", "x-lower": "v", "User-Agent": "acme-bot"}},
+			want:     map[string]string{"X-Tenant": "acme", "X-Lower": "v", "Content-Type": "application/json", "User-Agent": "acme-bot"},
 		},
 		{
 			name:     "custom headers cannot replace the protocol's",

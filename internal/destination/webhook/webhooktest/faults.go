@@ -24,8 +24,9 @@ type faults struct {
 	bearer string
 }
 
-// FailNext makes the next n requests fail with f, after any failures
-// already queued. The requests are still recorded.
+// FailNext makes the next n requests that pass the authentication and
+// shape checks fail with f, after any failures already queued. The
+// requests are still recorded.
 func (s *Server) FailNext(n int, f Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

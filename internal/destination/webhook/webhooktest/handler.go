@@ -95,31 +95,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // judge decides the answer to a request whose body has been read, and
 // fills in the decoded envelope and records.
 func (s *Server) judge(r *http.Request, req *Request, body []byte) answer {
-	var b wireBatch
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&b); err != nil {
-		return errorAnswer(http.StatusBadRequest, "invalid JSON: "+err.Error())
-	}
-	if dec.More() {
-		return errorAnswer(http.StatusBadRequest, "invalid JSON: data after the batch")
-	}
-	req.Sync, req.RunID, req.Batch = b.Sync, b.RunID, b.Batch
-	req.Records = make([]Record, len(b.Records))
-	for i, w := range b.Records {
-		req.Records[i] = Record{Op: w.Op, Key: w.Key, Data: w.Data}
-	}
-	if msg := validate(&b); msg != "" {
-		return errorAnswer(http.StatusBadRequest, msg)
+	// Decode first so that refused requests are recorded with their
+	// records too, but answer as a real receiver would: credentials
+	// before content.
+	b, decodeErr := decode(body)
+	if decodeErr == nil {
+		req.Sync, req.RunID, req.Batch = b.Sync, b.RunID, b.Batch
+		req.Records = make([]Record, len(b.Records))
+		for i, w := range b.Records {
+			req.Records[i] = Record{Op: w.Op, Key: w.Key, Data: w.Data}
+		}
 	}
 
 	s.mu.Lock()
 	f := s.faults // rule maps are replaced, never changed, so a copy is a snapshot
-	var fail *Failure
-	if len(s.faults.next) > 0 {
-		fail = &s.faults.next[0]
-		s.faults.next = s.faults.next[1:]
-	}
 	s.mu.Unlock()
 
 	if f.bearer != "" && r.Header.Get("Authorization") != "Bearer "+f.bearer {
@@ -128,7 +117,13 @@ func (s *Server) judge(r *http.Request, req *Request, body []byte) answer {
 	if s.secret != nil && !validSignature(s.secret, body, r.Header.Get("X-Riptide-Signature")) {
 		return errorAnswer(http.StatusUnauthorized, "invalid signature")
 	}
-	if fail != nil {
+	if decodeErr != nil {
+		return errorAnswer(http.StatusBadRequest, decodeErr.Error())
+	}
+	if msg := validate(&b); msg != "" {
+		return errorAnswer(http.StatusBadRequest, msg)
+	}
+	if fail := s.takeFailure(); fail != nil {
 		a := errorAnswer(fail.Status, strings.ToLower(http.StatusText(fail.Status)))
 		if fail.Body != "" {
 			a.body = []byte(fail.Body)
@@ -157,6 +152,31 @@ func (s *Server) judge(r *http.Request, req *Request, body []byte) answer {
 	}
 	out, _ := json.Marshal(map[string][]result{"results": results})
 	return answer{status: http.StatusOK, body: out, accepted: accepted}
+}
+
+// takeFailure pops the next queued failure, if any.
+func (s *Server) takeFailure() *Failure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults.next) == 0 {
+		return nil
+	}
+	f := s.faults.next[0]
+	s.faults.next = s.faults.next[1:]
+	return &f
+}
+
+func decode(body []byte) (wireBatch, error) {
+	var b wireBatch
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&b); err != nil {
+		return b, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if dec.More() {
+		return b, errors.New("invalid JSON: data after the batch")
+	}
+	return b, nil
 }
 
 // validate checks what the protocol requires of a batch and returns what

@@ -342,3 +342,30 @@ func TestLargeBody(t *testing.T) {
 		t.Errorf("oversized body answered %d: %s", r.Status, r.Body)
 	}
 }
+
+func TestCheckOrder(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.RequireBearer("tok")
+	s.FailNext(1, Failure{Status: 503})
+	auth := map[string]string{"Authorization": "Bearer tok"}
+	steps := []struct {
+		body   string
+		header map[string]string
+		want   int
+	}{
+		{`not json`, nil, 401},  // credentials before content
+		{batch12, nil, 401},     // does not use up the queued failure
+		{`not json`, auth, 400}, // nor does a malformed body
+		{batch12, auth, 503},
+		{batch12, auth, 200},
+	}
+	for i, st := range steps {
+		if r := post(t, s.URL(), st.body, st.header); r.Status != st.want {
+			t.Errorf("step %d answered %d, want %d", i+1, r.Status, st.want)
+		}
+	}
+	if reqs := s.Requests(); len(reqs[1].Records) != 2 {
+		t.Errorf("refused request recorded with %d records, want its 2", len(reqs[1].Records))
+	}
+}
