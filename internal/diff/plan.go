@@ -179,6 +179,11 @@ func NewPlanner(tmpDir string, targets []*Target, opts PlannerOptions) (*Planner
 	}
 	est := opts.EstimatedRows
 	for _, t := range targets {
+		// The diff reads a snapshot's base only: fold in what earlier
+		// deliveries acknowledged.
+		if err := t.Snapshot.Compact(); err != nil {
+			return nil, err
+		}
 		est = max(est, t.Snapshot.Len())
 	}
 	// Without an estimate (a first run) assume a sizeable model: too many
