@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
@@ -38,7 +39,7 @@ func spec() connector.Spec {
 			{Name: "url", Kind: connector.KindString, Required: true, Doc: "The endpoint every batch is POSTed to (http or https)."},
 			{Name: "batch_size", Kind: connector.KindInt, Default: 100, Doc: "Records per request."},
 			{Name: "concurrency", Kind: connector.KindInt, Default: 4, Doc: "Requests in flight at once."},
-			{Name: "timeout", Kind: connector.KindDuration, Default: 30 * time.Second, Doc: "Time allowed for one request, response included; a request that runs out is retried."},
+			{Name: "timeout", Kind: connector.KindDuration, Default: 30 * time.Second, Doc: "Time allowed for one request, response included; a request that runs out is retried. 0 for no limit."},
 			{Name: "signing_secret", Kind: connector.KindString, Secret: true, Doc: "Signs each body: X-Riptide-Signature: sha256=<hex HMAC-SHA256 of the body>."},
 			{Name: "headers", Kind: connector.KindStringMap, Doc: "Extra headers sent with every request."},
 			{Name: "bearer_token", Kind: connector.KindString, Secret: true, Doc: "Sent as Authorization: Bearer <token>."},
@@ -64,6 +65,10 @@ type Destination struct {
 	// prefix is the body up to the batch number, the same for every batch
 	// of the run.
 	prefix []byte
+	// bodies holds request body buffers: a 1000-record batch is hundreds
+	// of kilobytes, and growing a fresh buffer for each would dominate the
+	// encoding cost.
+	bodies sync.Pool
 }
 
 // New builds the destination for one sync's run from validated settings.
@@ -91,6 +96,16 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	}
 	if password != "" && user == "" {
 		return nil, fmt.Errorf("webhook: basic_auth_password needs basic_auth_user")
+	}
+	switch {
+	case settings.Int("batch_size") < 1:
+		return nil, fmt.Errorf("webhook: batch_size must be at least 1, not %d", settings.Int("batch_size"))
+	case settings.Int("concurrency") < 1:
+		return nil, fmt.Errorf("webhook: concurrency must be at least 1, not %d", settings.Int("concurrency"))
+	case settings.Duration("timeout") < 0:
+		return nil, fmt.Errorf("webhook: timeout must not be negative")
+	case settings.Float("rate_limit") < 0:
+		return nil, fmt.Errorf("webhook: rate_limit must not be negative")
 	}
 
 	header := http.Header{}

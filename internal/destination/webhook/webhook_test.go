@@ -443,7 +443,12 @@ func TestSettingsValidation(t *testing.T) {
 		{"unparsable, password masked", connector.Settings{"url": "http://u:pa%zzss@h/"}, "webhook: url"},
 		{"bearer and basic", connector.Settings{"url": "http://127.0.0.1/", "bearer_token": "tok-1234", "basic_auth_user": "u"}, "not both"},
 		{"password without user", connector.Settings{"url": "http://127.0.0.1/", "basic_auth_password": "pw-1234"}, "needs basic_auth_user"},
+		{"zero batch size", connector.Settings{"url": "http://127.0.0.1/", "batch_size": 0}, "batch_size must be at least 1"},
+		{"zero concurrency", connector.Settings{"url": "http://127.0.0.1/", "concurrency": 0}, "concurrency must be at least 1"},
+		{"negative timeout", connector.Settings{"url": "http://127.0.0.1/", "timeout": -time.Second}, "timeout must not be negative"},
+		{"negative rate", connector.Settings{"url": "http://127.0.0.1/", "rate_limit": -1.0}, "rate_limit must not be negative"},
 		{"valid", connector.Settings{"url": "https://hooks.example.test/in"}, ""},
+		{"valid without timeout", connector.Settings{"url": "https://hooks.example.test/in", "timeout": time.Duration(0)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,20 +31,13 @@ const (
 	maxMessage = 500
 )
 
-// bodyPool holds request body buffers: a 1000-record batch is hundreds of
-// kilobytes, and growing a fresh buffer for each would dominate the
-// encoding cost.
-var bodyPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, 64<<10)
-	return &b
-}}
-
 // pooledBody is a request body that returns its buffer to the pool when
 // the transport closes it, which it does once it has finished sending —
 // possibly after Client.Do has returned.
 type pooledBody struct {
 	bytes.Reader
 	buf  *[]byte
+	pool *sync.Pool
 	once sync.Once
 }
 
@@ -52,7 +45,7 @@ func (b *pooledBody) Close() error {
 	b.once.Do(func() {
 		if cap(*b.buf) <= maxPooled {
 			*b.buf = (*b.buf)[:0]
-			bodyPool.Put(b.buf)
+			b.pool.Put(b.buf)
 		}
 	})
 	return nil
@@ -71,10 +64,13 @@ func Sign(secret, body []byte) string {
 // refuse, *connector.RequestError for an error status, and a plain error
 // for a transport failure or timeout.
 func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
-	bufp := bodyPool.Get().(*[]byte)
+	bufp, _ := d.bodies.Get().(*[]byte)
+	if bufp == nil {
+		bufp = new([]byte)
+	}
 	buf := d.encode((*bufp)[:0], b)
 	*bufp = buf
-	body := &pooledBody{buf: bufp}
+	body := &pooledBody{buf: bufp, pool: &d.bodies}
 	body.Reset(buf)
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, nil)
