@@ -304,7 +304,7 @@ func Sync(ctx context.Context, rows, batchSize, concurrency int) (*SyncResult, e
 	return &SyncResult{
 		Rows: rows, Seconds: secs, RecordsPerSecond: float64(rows) / secs,
 		Received: int64(recv.Count()), BatchSize: batchSize, Concurrency: concurrency,
-		PeakRSSBytes: peakRSS(), RequestsPerSecond: float64(len(recv.Requests())) / secs,
+		PeakRSSBytes: peakRSS(), RequestsPerSecond: float64(recv.RequestCount()) / secs,
 	}, nil
 }
 
