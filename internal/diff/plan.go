@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"unsafe"
 
 	"github.com/zeebo/xxh3"
@@ -138,6 +139,23 @@ func (pl *Plan) write(k Kind, e Entry, payload []byte) error {
 	return err
 }
 
+// TempPrefix starts the names of this process's temporary files and
+// directories, so that a later process can tell the leftovers of a dead
+// one (see TempOwnerAlive).
+func TempPrefix() string { return fmt.Sprintf("plan-%d-", os.Getpid()) }
+
+// TempOwnerAlive reports whether the process that made a temporary file
+// (named with TempPrefix) is still running; false for names it did not
+// make.
+func TempOwnerAlive(name string) bool {
+	var pid int
+	if _, err := fmt.Sscanf(name, "plan-%d-", &pid); err != nil || pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}
+
 // Rejection is a row refused before diffing.
 type Rejection struct {
 	Key    string
@@ -173,7 +191,7 @@ func NewPlanner(tmpDir string, targets []*Target, opts PlannerOptions) (*Planner
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(tmpDir, "plan-")
+	dir, err := os.MkdirTemp(tmpDir, TempPrefix())
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +280,7 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 	}
 	defer cleanup()
 	for i, t := range p.targets {
-		f, err := os.CreateTemp(p.tmpDir, "plan-*")
+		f, err := os.CreateTemp(p.tmpDir, TempPrefix()+"*")
 		if err != nil {
 			p.closePlans(plans)
 			return nil, err

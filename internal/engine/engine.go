@@ -177,14 +177,12 @@ func (e *Engine) Reset(ctx context.Context, sync string) error {
 
 func (e *Engine) tmpDir() string { return filepath.Join(e.StateDir, "tmp") }
 
-// cleanTmp removes spill files a killed process left behind. It runs only
-// when no other process could be using them: callers hold every lock of
-// the syncs involved, and spill directories are per planner.
-func (e *Engine) cleanTmp(olderThan time.Duration) {
+// cleanTmp removes the spill files and plans of processes that died (a
+// kill -9 leaves them behind); those of live processes stay.
+func (e *Engine) cleanTmp() {
 	entries, _ := os.ReadDir(e.tmpDir())
 	for _, ent := range entries {
-		info, err := ent.Info()
-		if err == nil && time.Since(info.ModTime()) > olderThan {
+		if !diff.TempOwnerAlive(ent.Name()) {
 			os.RemoveAll(filepath.Join(e.tmpDir(), ent.Name()))
 		}
 	}

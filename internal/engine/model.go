@@ -77,7 +77,7 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 	for _, sr := range runs {
 		e.openSync(ctx, sr, send)
 	}
-	e.cleanTmp(time.Hour)
+	e.cleanTmp()
 	rej, extracted, err := e.extract(ctx, model, runs, opts, send)
 	for _, sr := range runs {
 		if sr.failed() {
