@@ -63,9 +63,9 @@ func describe(n node) string {
 
 // pair is one entry of a YAML mapping.
 type pair struct {
-	key  string
+	key   string
 	knode node
-	val  node
+	val   node
 }
 
 const mergeKey = "<<"
