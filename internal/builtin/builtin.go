@@ -7,6 +7,9 @@ import (
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/file"
+	"github.com/riptide-data/riptide/internal/destination/mysql"
+	"github.com/riptide-data/riptide/internal/destination/postgres"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
 )
 
@@ -18,7 +21,10 @@ func Sources() map[string]connector.SourcePlugin {
 // Destinations returns the built-in destination types.
 func Destinations() map[string]connector.DestinationPlugin {
 	return map[string]connector.DestinationPlugin{
-		"webhook": webhook.Plugin(),
+		"webhook":  webhook.Plugin(),
+		"postgres": postgres.Plugin(),
+		"mysql":    mysql.Plugin(),
+		"file":     file.Plugin(),
 	}
 }
 
