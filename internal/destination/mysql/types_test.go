@@ -194,4 +194,3 @@ func canonJSON(t *testing.T, s string) value.JSON {
 	}
 	return j
 }
-
