@@ -12,6 +12,7 @@ import (
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
+	"github.com/riptide-data/riptide/internal/source/arena"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
@@ -67,29 +68,6 @@ func stringAt(data unsafe.Pointer, row uint64) []byte {
 		return unsafe.Slice((*byte)(unsafe.Add(p, 4)), n)
 	}
 	return unsafe.Slice(*(**byte)(unsafe.Add(p, 8)), n)
-}
-
-// arena copies strings out of chunk memory into large blocks, so that a
-// chunk of 2048 strings costs a few allocations instead of 2048. A block is
-// only ever appended to, never rewritten, so a string handed out stays
-// valid however long the caller keeps it. Each column has its own arena:
-// keeping one column's values (primary keys) keeps only that column's bytes.
-type arena struct {
-	buf []byte
-}
-
-const arenaBlock = 32 << 10
-
-func (a *arena) string(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if cap(a.buf)-len(a.buf) < len(b) {
-		a.buf = make([]byte, 0, max(arenaBlock, len(b)))
-	}
-	start := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return unsafe.String(&a.buf[start], len(b))
 }
 
 type boolReader struct{ vec }
@@ -170,7 +148,7 @@ type decimalReader struct {
 	vec
 	scale    int
 	internal bindings.Type
-	arena    arena
+	arena    arena.Arena
 	buf      [48]byte
 }
 
@@ -187,7 +165,7 @@ func (r *decimalReader) value(row uint64) (any, error) {
 		h := at[hugeint](r.data, row)
 		return value.DecimalFromScaled(bigOf(h, false), r.scale), nil
 	}
-	return value.Decimal(r.arena.string(appendDecimal(r.buf[:0], u, r.scale))), nil
+	return value.Decimal(r.arena.String(appendDecimal(r.buf[:0], u, r.scale))), nil
 }
 
 // appendDecimal appends the canonical text of unscaled·10^-scale: what
@@ -233,11 +211,11 @@ func appendDecimal(buf []byte, unscaled int64, scale int) []byte {
 
 type varcharReader struct {
 	vec
-	arena arena
+	arena arena.Arena
 }
 
 func (r *varcharReader) value(row uint64) (any, error) {
-	return r.arena.string(stringAt(r.data, row)), nil
+	return r.arena.String(stringAt(r.data, row)), nil
 }
 
 type jsonReader struct{ vec }
@@ -323,7 +301,7 @@ func (r *enumReader) value(row uint64) (any, error) {
 
 type uuidReader struct {
 	vec
-	arena arena
+	arena arena.Arena
 }
 
 func (r *uuidReader) value(row uint64) (any, error) {
@@ -334,7 +312,7 @@ func (r *uuidReader) value(row uint64) (any, error) {
 	binary.BigEndian.PutUint64(b[:8], h.hi^(1<<63))
 	binary.BigEndian.PutUint64(b[8:], h.lo)
 	var out [36]byte
-	return r.arena.string(appendUUID(out[:0], b)), nil
+	return r.arena.String(appendUUID(out[:0], b)), nil
 }
 
 func appendUUID(buf []byte, b [16]byte) []byte {
@@ -353,7 +331,7 @@ func appendUUID(buf []byte, b [16]byte) []byte {
 // PostgreSQL, because no time.Time can hold them.
 type dateReader struct {
 	vec
-	arena arena
+	arena arena.Arena
 }
 
 func (r *dateReader) value(row uint64) (any, error) {
@@ -365,7 +343,7 @@ func (r *dateReader) value(row uint64) (any, error) {
 		return "-infinity", nil
 	}
 	var buf [16]byte
-	return value.Date(r.arena.string(appendDate(buf[:0], int64(days)))), nil
+	return value.Date(r.arena.String(appendDate(buf[:0], int64(days)))), nil
 }
 
 // appendDate formats a day count since 1970-01-01 as YYYY-MM-DD.
