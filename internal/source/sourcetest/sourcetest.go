@@ -139,7 +139,7 @@ func Run(t *testing.T, open Open) {
 	})
 
 	t.Run("warehouse error", func(t *testing.T) {
-		err := queryErr(ctx, src, "SELECT nothing FROM riptide_missing_table")
+		err := queryErr(ctx, src, "SELECT * FROM riptide_missing_table")
 		if err == nil {
 			t.Fatal("query of a missing table succeeded")
 		}
@@ -178,6 +178,7 @@ func Run(t *testing.T, open Open) {
 			t.Errorf("canceled query: %v, want context.Canceled", err)
 		}
 		cctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 		rows, err := src.Query(cctx, "SELECT id FROM "+Table+" ORDER BY id")
 		if err != nil {
 			t.Fatal(err)
