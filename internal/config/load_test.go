@@ -49,7 +49,7 @@ func testSpecs() Specs {
 		"crm": {Type: "crm", Modes: []string{ModeUpsert, ModeUpdate}, Fields: []connector.Field{
 			{Name: "access_token", Kind: connector.KindString, Required: true, Secret: true},
 			{Name: "region", Kind: connector.KindString, Enum: []string{"us", "eu"}, Default: "us"},
-			{Name: "objects", Kind: connector.KindList},
+			{Name: "objects", Kind: connector.KindList, Enum: []string{"contacts", "companies", "deals"}},
 			{Name: "sample_rate", Kind: connector.KindFloat, Default: 1.0},
 			{Name: "dry_run", Kind: connector.KindBool, Default: false},
 		}},

@@ -63,7 +63,7 @@ func (l *loader) connection(d *def, sec section, specOf func(string) (connector.
 		l.errorAt(typeNode.val.deref(), "%s.type: unknown %s type %q%s", path, sec.noun, typ, orKnown(typ, types, "known types"))
 		return "", nil, false
 	}
-	settings, ok := l.settings(d, spec, pairs, path)
+	settings, ok := l.settings(d, sec, spec, pairs, path)
 	return typ, settings, ok
 }
 
@@ -77,7 +77,7 @@ func knownTypes(types []string) string {
 // settings checks a connection's keys against its connector's fields and
 // converts each value to the Go type of its kind. Every declared field is
 // present in the result: given, defaulted, or the zero value of its kind.
-func (l *loader) settings(d *def, spec connector.Spec, pairs []pair, path string) (connector.Settings, bool) {
+func (l *loader) settings(d *def, sec section, spec connector.Spec, pairs []pair, path string) (connector.Settings, bool) {
 	fieldNames := make([]string, 0, len(spec.Fields))
 	for _, f := range spec.Fields {
 		fieldNames = append(fieldNames, f.Name)
@@ -91,7 +91,7 @@ func (l *loader) settings(d *def, spec connector.Spec, pairs []pair, path string
 		}
 		f, ok := spec.Field(p.key)
 		if !ok {
-			l.errorAt(p.knode, "%s: unknown setting %q for %s %s%s", path, p.key, spec.Type, nounOf(path), orKnown(p.key, fieldNames, "known settings"))
+			l.errorAt(p.knode, "%s: unknown setting %q for %s %s%s", path, p.key, spec.Type, sec.name, orKnown(p.key, fieldNames, "known settings"))
 			continue
 		}
 		fpath := path + "." + p.key
@@ -119,13 +119,6 @@ func (l *loader) settings(d *def, spec connector.Spec, pairs []pair, path string
 		}
 	}
 	return out, len(l.errs) == errsBefore
-}
-
-func nounOf(path string) string {
-	if strings.HasPrefix(path, sectionSources.name+".") {
-		return "sources"
-	}
-	return "destinations"
 }
 
 func zeroOf(k connector.Kind) any {
@@ -208,6 +201,16 @@ func (l *loader) settingValue(f connector.Field, n node, path string) (v any, pr
 		return l.stringMap(n, path)
 	case connector.KindList:
 		list, ok := l.strList(n, path)
+		for i, s := range list {
+			if ok && len(f.Enum) > 0 && !contains(f.Enum, s) {
+				at := n
+				if n.Kind == yaml.SequenceNode {
+					at = node{n.file, n.Content[i]}
+				}
+				l.errorAt(at, "%s: %q is not one of %s%s", path, s, strings.Join(f.Enum, ", "), didYouMean(s, f.Enum))
+				ok = false
+			}
+		}
 		return list, true, ok
 	}
 	l.errorAt(n, "%s: the connector declares an unsupported setting kind %q", path, f.Kind)

@@ -224,20 +224,29 @@ func syntaxError(file string, data []byte, err error) Error {
 			return at(lineCol(data, i))
 		}
 	}
-	if l := failingLine(data, full); l > 0 {
+	if l := failingLine(data, full, line-1); l > 0 {
 		return at(l, 0)
 	}
 	return at(max(line, 1), 0)
 }
 
 // failingLine returns the number of lines of the shortest prefix of data
-// that fails to parse with exactly the error text want, or 0. It is
-// quadratic, so it only runs on files of a size people write by hand.
-func failingLine(data []byte, want string) int {
-	const maxBytes, maxLines = 64 << 10, 2000
+// that fails to parse with exactly the error text want, or 0. The search
+// starts at prefixes of from lines: the line yaml.v3 names is at most one
+// past the failing one, so few parses are needed. It is still quadratic in
+// the worst case, so it only runs on files of a size people write by hand.
+func failingLine(data []byte, want string, from int) int {
+	const maxBytes, maxLines = 256 << 10, 5000
 	if len(data) > maxBytes || bytes.Count(data, []byte("\n")) > maxLines {
 		return 0
 	}
+	if n := failingLineFrom(data, want, max(from, 1)); n > 0 || from <= 1 {
+		return n
+	}
+	return failingLineFrom(data, want, 1)
+}
+
+func failingLineFrom(data []byte, want string, from int) int {
 	n := 0
 	for end := 0; end < len(data); {
 		next := bytes.IndexByte(data[end:], '\n')
@@ -247,6 +256,9 @@ func failingLine(data []byte, want string) int {
 			end += next + 1
 		}
 		n++
+		if n < from {
+			continue
+		}
 		if err := parsePrefix(data[:end]); err != nil && err.Error() == want {
 			return n
 		}
