@@ -11,11 +11,20 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/mysql"
 	"github.com/riptide-data/riptide/internal/destination/postgres"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
+	duckdbsource "github.com/riptide-data/riptide/internal/source/duckdb"
+	mysqlsource "github.com/riptide-data/riptide/internal/source/mysql"
+	postgressource "github.com/riptide-data/riptide/internal/source/postgres"
+	sqlitesource "github.com/riptide-data/riptide/internal/source/sqlite"
 )
 
 // Sources returns the built-in source types.
 func Sources() map[string]connector.SourcePlugin {
-	return map[string]connector.SourcePlugin{}
+	return map[string]connector.SourcePlugin{
+		"duckdb":   duckdbsource.Plugin(),
+		"postgres": postgressource.Plugin(),
+		"mysql":    mysqlsource.Plugin(),
+		"sqlite":   sqlitesource.Plugin(),
+	}
 }
 
 // Destinations returns the built-in destination types.
