@@ -10,6 +10,7 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -65,22 +66,14 @@ func New(ctx context.Context, settings connector.Settings, dir string) (connecto
 		return nil, err
 	}
 	path := settings.String("path")
-	options := map[string]string{}
-	if v := settings.String("memory_limit"); v != "" {
-		options["memory_limit"] = v
-	}
-	if n := settings.Int("threads"); n > 0 {
-		options["threads"] = strconv.Itoa(n)
-	}
+	// Only what DuckDB needs at open time goes into the open
+	// configuration: another part of this process that opens the same
+	// file with a default configuration then shares the database instead
+	// of being refused for a configuration mismatch.
+	// duckdb_api is what the database/sql driver sets, for the same reason.
+	options := map[string]string{"duckdb_api": "go"}
 	if settings.Bool("read_only") {
 		options["access_mode"] = "READ_ONLY"
-	}
-	if dir != "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return nil, fmt.Errorf("open duckdb %s: project directory: %w", path, err)
-		}
-		options["file_search_path"] = abs
 	}
 	full := path
 	if path != memoryPath && dir != "" && !filepath.IsAbs(path) {
@@ -90,7 +83,35 @@ func New(ctx context.Context, settings connector.Settings, dir string) (connecto
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
-	return &Source{db: db}, nil
+	s := &Source{db: db}
+	type setting struct{ name, stmt string }
+	var set []setting
+	if v := settings.String("memory_limit"); v != "" {
+		set = append(set, setting{"memory_limit", "SET GLOBAL memory_limit = " + quote(v)})
+	}
+	if n := settings.Int("threads"); n > 0 {
+		set = append(set, setting{"threads", "SET GLOBAL threads = " + strconv.Itoa(n)})
+	}
+	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open duckdb %s: project directory: %w", path, err)
+		}
+		set = append(set, setting{"project directory", "SET GLOBAL file_search_path = " + quote(abs)})
+	}
+	for _, st := range set {
+		if err := s.exec(ctx, st.stmt); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open duckdb %s: %s: %w", path, st.name, err)
+		}
+	}
+	return s, nil
+}
+
+// quote writes s as an SQL string literal.
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 func open(path string, options map[string]string) (bindings.Database, error) {
@@ -126,37 +147,42 @@ func open(path string, options map[string]string) (bindings.Database, error) {
 // statements, the ones before the last run first and the last one's result
 // is streamed.
 func (s *Source) Query(ctx context.Context, sql string) (connector.Rows, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
-	r := &rows{ctx: ctx}
-	if bindings.Connect(s.db, &r.conn) == bindings.StateError {
-		return nil, fmt.Errorf("query: connect to the database: it is closed")
-	}
-	r.stopInterrupt = context.AfterFunc(ctx, r.interrupt)
-	if err := r.start(sql); err != nil {
-		r.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("query: %w", ctx.Err())
-		}
+	r, err := s.run(ctx, sql)
+	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	return r, nil
 }
 
-// exec runs statements without a result, for tests that load data into an
-// in-memory database.
+func (s *Source) run(ctx context.Context, sql string) (*rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &rows{ctx: ctx}
+	if bindings.Connect(s.db, &r.conn) == bindings.StateError {
+		return nil, errors.New("connect to the database: it is closed")
+	}
+	r.stopInterrupt = context.AfterFunc(ctx, r.interrupt)
+	if err := r.start(sql); err != nil {
+		r.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// exec runs statements and discards their result.
 func (s *Source) exec(ctx context.Context, sql string) error {
-	r, err := s.Query(ctx, sql)
+	r, err := s.run(ctx, sql)
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	for r.Next() {
 	}
-	if err := r.Err(); err != nil {
-		return err
-	}
-	return r.Close()
+	return r.Err()
 }
 
 // Close closes the database. Rows still open keep it alive until they are

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -232,5 +233,35 @@ func TestCloseSourceWithOpenRows(t *testing.T) {
 	}
 	if err := src.Close(); err != nil {
 		t.Errorf("second close: %v", err)
+	}
+}
+
+// Another part of the process (a destination, a test) may hold the same
+// file open through the database/sql driver: the source shares the
+// database instead of failing on DuckDB's one-writer lock.
+func TestSharesFileWithDatabaseSQL(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("duckdb", filepath.Join(dir, "w.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE t AS SELECT 1 AS a"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(context.Background(), connector.Settings{"path": "w.duckdb", "memory_limit": "256MB"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := db.Exec("INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sourcetest.All(context.Background(), src, "SELECT a FROM t ORDER BY a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]any{{int64(1)}, {int64(2)}}, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }
