@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/riptide-data/riptide/internal/connector"
 )
@@ -67,6 +68,11 @@ func New(ctx context.Context, settings connector.Settings, _ string) (connector.
 	}
 	if _, ok := config.RuntimeParams["application_name"]; !ok {
 		config.RuntimeParams["application_name"] = "riptide"
+	}
+	config.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		// A canceled extraction is canceled on the server as well, not
+		// just abandoned there to run to its end.
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 	}
 	if d := settings.Duration("statement_timeout"); d > 0 {
 		config.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(d.Milliseconds(), 1), 10)

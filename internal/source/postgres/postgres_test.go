@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -292,5 +293,21 @@ func TestPlansCursorsForFastStart(t *testing.T) {
 		if got := plansCursorsForFastStart(v); got != want {
 			t.Errorf("plansCursorsForFastStart(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// A statement still running on the server when the context is canceled
+// ends with the context's error.
+func TestCancelRunningStatement(t *testing.T) {
+	src := open(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		time.Sleep(100 * time.Millisecond) // only orders the cancel after the start
+		cancel()
+	}()
+	_, err := sourcetest.All(ctx, src, "SELECT pg_sleep(30)")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

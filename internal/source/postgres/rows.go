@@ -161,6 +161,12 @@ func (r *rows) Next() bool {
 			r.rr = r.conn.ExecPrepared(r.ctx, fetchStatement, nil, nil, r.formats)
 			r.batch = 0
 		}
+		// A batch already on its way is not interrupted by a cancel
+		// request; check the context now and then while reading it.
+		if r.batch%1024 == 1023 && r.ctx.Err() != nil {
+			r.err = fmt.Errorf("query: %w", r.ctx.Err())
+			return false
+		}
 		if r.rr.NextRow() {
 			r.batch++
 			return r.decode(r.rr.Values())
