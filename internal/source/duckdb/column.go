@@ -209,13 +209,39 @@ func appendDecimal(buf []byte, unscaled int64, scale int) []byte {
 	return buf
 }
 
+// varcharReader keeps the values it has seen while a column has few
+// distinct ones (a plan, a status, a country), so that repeated values
+// cost neither a copy nor an allocation. A column that shows more than
+// dictLimit distinct values stops being looked up.
 type varcharReader struct {
 	vec
 	arena arena.Arena
+	dict  map[string]any
+	off   bool
 }
 
+const dictLimit = 256
+
 func (r *varcharReader) value(row uint64) (any, error) {
-	return r.arena.String(stringAt(r.data, row)), nil
+	b := stringAt(r.data, row)
+	if r.off {
+		return r.arena.String(b), nil
+	}
+	if v, ok := r.dict[string(b)]; ok {
+		return v, nil
+	}
+	if r.dict == nil {
+		r.dict = make(map[string]any)
+	}
+	if len(r.dict) == dictLimit {
+		r.dict, r.off = nil, true
+	}
+	s := r.arena.String(b)
+	var v any = s
+	if !r.off {
+		r.dict[s] = v
+	}
+	return v, nil
 }
 
 type jsonReader struct{ vec }

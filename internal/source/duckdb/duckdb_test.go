@@ -234,6 +234,9 @@ func TestCloseSourceWithOpenRows(t *testing.T) {
 	if err := src.Close(); err != nil {
 		t.Errorf("second close: %v", err)
 	}
+	if _, err := src.Query(context.Background(), "SELECT 1"); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("query on a closed source: %v", err)
+	}
 }
 
 // Another part of the process (a destination, a test) may hold the same

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/big"
+	"strconv"
 	"testing"
 	"time"
 
@@ -237,5 +238,32 @@ func TestColumnsDescribeResult(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, rows.Columns()); diff != "" {
 		t.Errorf("columns (-want +got):\n%s", diff)
+	}
+}
+
+// Text columns with few distinct values reuse them; past dictLimit
+// distinct values a column is read plainly. Both must read right.
+func TestVarcharDictionary(t *testing.T) {
+	s := openMemory(t)
+	rows, err := s.Query(context.Background(),
+		"SELECT i, 'v' || (i % 3), 'w' || (i % 1000), CASE WHEN i % 7 = 0 THEN NULL ELSE 'x' END FROM range(5000) t(i) ORDER BY i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		v := rows.Values()
+		i := v[0].(int64)
+		if v[1] != "v"+strconv.FormatInt(i%3, 10) || v[2] != "w"+strconv.FormatInt(i%1000, 10) {
+			t.Fatalf("row %d: %v", i, v)
+		}
+		if (i%7 == 0) != (v[3] == nil) {
+			t.Fatalf("row %d: %v", i, v)
+		}
+		n++
+	}
+	if rows.Err() != nil || n != 5000 {
+		t.Fatalf("%d rows, %v", n, rows.Err())
 	}
 }
