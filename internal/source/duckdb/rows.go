@@ -191,6 +191,7 @@ func (r *rows) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.done, r.size, r.pos = true, 0, 0
 	bindings.DestroyDataChunk(&r.chunk)
 	if r.hasRes {
 		bindings.DestroyResult(&r.res)

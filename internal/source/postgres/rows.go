@@ -153,7 +153,7 @@ func leadingNumber(s string) (int, string) {
 func (r *rows) Columns() []connector.Column { return r.cols }
 
 func (r *rows) Next() bool {
-	for r.err == nil {
+	for r.err == nil && r.conn != nil {
 		if r.rr == nil {
 			if r.done {
 				return false

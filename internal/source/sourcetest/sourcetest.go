@@ -164,6 +164,9 @@ func Run(t *testing.T, open Open) {
 			if err := rows.Close(); err != nil {
 				t.Fatalf("second close: %v", err)
 			}
+			if rows.Next() {
+				t.Fatal("Next returned a row after Close")
+			}
 		}
 		if n := len(all(t, src, "SELECT id FROM "+Table)); n != StreamRows {
 			t.Errorf("after early closes: %d rows, want %d", n, StreamRows)
