@@ -60,9 +60,11 @@ func Load(dir string, specs Specs, opts ...Option) (*Project, error) {
 	return l.load()
 }
 
-// Project file names, relative to the project directory.
+// ProjectFile is the file that makes a directory a Riptide project.
+const ProjectFile = "riptide.yaml"
+
+// Other project paths, relative to the project directory.
 const (
-	ProjectFile    = "riptide.yaml"
 	projectFileAlt = "riptide.yml"
 	modelsDir      = "models"
 	syncsDir       = "syncs"

@@ -13,20 +13,19 @@ import (
 )
 
 func (l *loader) source(d *def) *Source {
-	typ, settings, ok := l.connection(d, sectionSources, l.specs.Source, l.specs.SourceTypes)
+	spec, settings, ok := l.connection(d, sectionSources, l.specs.Source, l.specs.SourceTypes)
 	if !ok {
 		return nil
 	}
-	return &Source{Name: d.name, Type: typ, Settings: settings, Pos: d.pos()}
+	return &Source{Name: d.name, Type: spec.Type, Settings: settings, Pos: d.pos()}
 }
 
 func (l *loader) destination(d *def) (*Destination, connector.Spec) {
-	typ, settings, ok := l.connection(d, sectionDestinations, l.specs.Destination, l.specs.DestinationTypes)
+	spec, settings, ok := l.connection(d, sectionDestinations, l.specs.Destination, l.specs.DestinationTypes)
 	if !ok {
 		return nil, connector.Spec{}
 	}
-	spec, _ := lookupSpec(l.specs.Destination, typ)
-	return &Destination{Name: d.name, Type: typ, Settings: settings, Pos: d.pos()}, spec
+	return &Destination{Name: d.name, Type: spec.Type, Settings: settings, Pos: d.pos()}, spec
 }
 
 func lookupSpec(f func(string) (connector.Spec, bool), typ string) (connector.Spec, bool) {
@@ -37,12 +36,14 @@ func lookupSpec(f func(string) (connector.Spec, bool), typ string) (connector.Sp
 }
 
 // connection checks a source or destination: a type among the known ones,
-// and settings that its connector declares.
-func (l *loader) connection(d *def, sec section, specOf func(string) (connector.Spec, bool), types []string) (string, connector.Settings, bool) {
+// and settings that its connector declares. It returns the connector's
+// spec, its Type set to the type as written.
+func (l *loader) connection(d *def, sec section, specOf func(string) (connector.Spec, bool), types []string) (connector.Spec, connector.Settings, bool) {
 	path := sec.name + "." + d.name
+	var none connector.Spec
 	pairs, ok := l.mapping(d.val, path)
 	if !ok {
-		return "", nil, false
+		return none, nil, false
 	}
 	var typeNode *pair
 	for i := range pairs {
@@ -52,19 +53,20 @@ func (l *loader) connection(d *def, sec section, specOf func(string) (connector.
 	}
 	if typeNode == nil {
 		l.errorAt(d.where, "%s: missing type%s", path, knownTypes(types))
-		return "", nil, false
+		return none, nil, false
 	}
 	typ, ok := l.str(typeNode.val, path+".type")
 	if !ok {
-		return "", nil, false
+		return none, nil, false
 	}
 	spec, known := lookupSpec(specOf, typ)
 	if !known {
 		l.errorAt(typeNode.val.deref(), "%s.type: unknown %s type %q%s", path, sec.noun, typ, orKnown(typ, types, "known types"))
-		return "", nil, false
+		return none, nil, false
 	}
+	spec.Type = typ
 	settings, ok := l.settings(d, sec, spec, pairs, path)
-	return typ, settings, ok
+	return spec, settings, ok
 }
 
 func knownTypes(types []string) string {
