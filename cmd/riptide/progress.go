@@ -22,24 +22,23 @@ type observer struct {
 	barFor   string
 	lastLine time.Time
 	started  map[string]time.Time
+	// phaseEnd is when the last phase ended: the start of the next one.
+	phaseEnd time.Time
 }
 
 func newObserver(w io.Writer, quiet bool) *observer {
 	f, ok := w.(*os.File)
 	tty := ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
-	return &observer{w: w, tty: tty, quiet: quiet, started: map[string]time.Time{}}
+	return &observer{w: w, tty: tty, quiet: quiet, started: map[string]time.Time{}, phaseEnd: time.Now()}
 }
 
 func (o *observer) rate(key string, n uint64) float64 {
 	start, ok := o.started[key]
 	if !ok {
-		o.started[key] = time.Now()
-		return 0
+		start = o.phaseEnd
+		o.started[key] = start
 	}
-	secs := time.Since(start).Seconds()
-	if secs <= 0 {
-		return 0
-	}
+	secs := max(time.Since(start).Seconds(), 1e-3)
 	return float64(n) / secs
 }
 
@@ -72,6 +71,9 @@ func (o *observer) Extracting(model string, rows uint64, done bool) {
 		return
 	}
 	r := o.rate(key, rows)
+	if done {
+		o.phaseEnd = time.Now()
+	}
 	if done || time.Since(o.lastLine) > 2*time.Second {
 		o.lastLine = time.Now()
 		fmt.Fprintf(o.w, "extract %s: %d rows (%.0f rows/s)%s\n", model, rows, r, map[bool]string{true: " done"}[done])
@@ -103,6 +105,9 @@ func (o *observer) Loading(sync string, delivered, total uint64) {
 		return
 	}
 	r := o.rate(key, delivered)
+	if delivered == total {
+		o.phaseEnd = time.Now()
+	}
 	if delivered == total || time.Since(o.lastLine) > 2*time.Second {
 		o.lastLine = time.Now()
 		fmt.Fprintf(o.w, "load %s: %d/%d rows (%.0f rows/s)\n", sync, delivered, total, r)
