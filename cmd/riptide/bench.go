@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +20,26 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 		changedPct  float64
 		batchSize   int
 		concurrency int
+		cpuProfile  string
 	)
+	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured part to this file")
+	// The profile covers the measured part only: the plan, or the sync.
+	profile := func() (stop func()) {
+		if cpuProfile == "" {
+			return func() {}
+		}
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			return func() {}
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			return func() {}
+		}
+		return func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	planCmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Time a plan of a generated DuckDB model against its snapshot, and its peak memory",
@@ -27,7 +47,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			r, err := bench.Plan(ctx, rows, changedPct)
+			r, err := bench.Plan(ctx, rows, changedPct, profile)
 			if err != nil {
 				return err
 			}
@@ -49,7 +69,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			r, err := bench.Sync(ctx, rows, batchSize, concurrency)
+			r, err := bench.Sync(ctx, rows, batchSize, concurrency, profile)
 			if err != nil {
 				return err
 			}

@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -30,14 +32,22 @@ import (
 
 // PlanResult is what `riptide bench plan` reports.
 type PlanResult struct {
-	Rows         int     `json:"rows"`
-	ChangedPct   float64 `json:"changed_pct"`
-	Changed      uint64  `json:"changed"`
-	ScanSeconds  float64 `json:"scan_seconds"`
-	PlanSeconds  float64 `json:"plan_seconds"`
-	PlanOverScan float64 `json:"plan_over_scan"`
-	PeakRSSBytes int64   `json:"peak_rss_bytes"`
-	GoMaxProcs   int     `json:"gomaxprocs"`
+	Rows        int     `json:"rows"`
+	ChangedPct  float64 `json:"changed_pct"`
+	Changed     uint64  `json:"changed"`
+	ScanSeconds float64 `json:"scan_seconds"`
+	PlanSeconds float64 `json:"plan_seconds"`
+	// CPU time of the process (all threads) during each measurement.
+	ScanCPUSeconds float64 `json:"scan_cpu_seconds"`
+	PlanCPUSeconds float64 `json:"plan_cpu_seconds"`
+	PlanOverScan   float64 `json:"plan_over_scan"`
+	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
+	// BaselineRSSBytes is the process's resident size when the measurement
+	// starts, after generating the model and the first sync.
+	BaselineRSSBytes int64 `json:"baseline_rss_bytes"`
+	GoMaxProcs       int   `json:"gomaxprocs"`
+	// Phases are the plan's own timings (extract includes the scan).
+	Phases []state.Phase `json:"phases"`
 }
 
 // SyncResult is what `riptide bench sync` reports.
@@ -127,7 +137,10 @@ func newProject(ctx context.Context, dir string, dest *config.Destination) (*pro
 }
 
 // Plan runs the plan benchmark in a temporary directory.
-func Plan(ctx context.Context, rows int, changedPct float64) (*PlanResult, error) {
+func Plan(ctx context.Context, rows int, changedPct float64, profile func() (stop func())) (*PlanResult, error) {
+	if profile == nil {
+		profile = func() func() { return func() {} }
+	}
 	dir, err := os.MkdirTemp("", "riptide-bench-")
 	if err != nil {
 		return nil, err
@@ -150,28 +163,34 @@ func Plan(ctx context.Context, rows int, changedPct float64) (*PlanResult, error
 		return nil, fmt.Errorf("change rows: %w", err)
 	}
 	runtime.GC()
+	debug.FreeOSMemory()
 	resetPeakRSS()
 
-	res := &PlanResult{Rows: rows, ChangedPct: changedPct, GoMaxProcs: runtime.GOMAXPROCS(0)}
-	start := time.Now()
+	res := &PlanResult{Rows: rows, ChangedPct: changedPct, GoMaxProcs: runtime.GOMAXPROCS(0), BaselineRSSBytes: procStatus("VmRSS:")}
+	start, cpu0 := time.Now(), cpuSeconds()
 	n, err := scan(ctx, pr)
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
 	res.ScanSeconds = time.Since(start).Seconds()
+	res.ScanCPUSeconds = cpuSeconds() - cpu0
 	if n != rows {
 		return nil, fmt.Errorf("scan read %d rows, want %d", n, rows)
 	}
-	start = time.Now()
+	stop := profile()
+	start, cpu0 = time.Now(), cpuSeconds()
 	results, err := pr.engine.Plan(ctx, []string{"bench"}, engine.Options{})
+	stop()
 	if err != nil {
 		return nil, err
 	}
 	res.PlanSeconds = time.Since(start).Seconds()
+	res.PlanCPUSeconds = cpuSeconds() - cpu0
 	if r := results[0]; r.Err != nil {
 		return nil, fmt.Errorf("plan: %w", r.Err)
 	}
 	res.Changed = results[0].Run.Counts.Changed
+	res.Phases = results[0].Run.Phases
 	res.PlanOverScan = res.PlanSeconds / res.ScanSeconds
 	res.PeakRSSBytes = peakRSS()
 	return res, nil
@@ -269,7 +288,10 @@ func syncAll(ctx context.Context, pr *project) error {
 }
 
 // Sync runs a first full sync of rows into an in-process webhook receiver.
-func Sync(ctx context.Context, rows, batchSize, concurrency int) (*SyncResult, error) {
+func Sync(ctx context.Context, rows, batchSize, concurrency int, profile func() (stop func())) (*SyncResult, error) {
+	if profile == nil {
+		profile = func() func() { return func() {} }
+	}
 	dir, err := os.MkdirTemp("", "riptide-bench-")
 	if err != nil {
 		return nil, err
@@ -291,12 +313,14 @@ func Sync(ctx context.Context, rows, batchSize, concurrency int) (*SyncResult, e
 	defer pr.store.Close()
 	runtime.GC()
 	resetPeakRSS()
+	stop := profile()
 	start := time.Now()
 	results, err := pr.engine.Run(ctx, []string{"bench"}, engine.Options{})
+	secs := time.Since(start).Seconds()
+	stop()
 	if err != nil {
 		return nil, err
 	}
-	secs := time.Since(start).Seconds()
 	r := results[0]
 	if r.Failed() {
 		return nil, fmt.Errorf("sync failed: %v (failed rows %d)", r.Err, r.Run.Counts.Failed)
@@ -308,14 +332,26 @@ func Sync(ctx context.Context, rows, batchSize, concurrency int) (*SyncResult, e
 	}, nil
 }
 
+// cpuSeconds is the process's CPU time so far, user and system.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
 // resetPeakRSS restarts the kernel's peak-RSS count for this process, so
 // that generating the benchmark's data is not measured.
 func resetPeakRSS() {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0o200)
 }
 
-// peakRSS reads the process's peak resident set size (VmHWM).
-func peakRSS() int64 {
+// peakRSS reads the process's peak resident set size.
+func peakRSS() int64 { return procStatus("VmHWM:") }
+
+// procStatus reads a size in kB from /proc/self/status, in bytes.
+func procStatus(field string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return -1
@@ -324,7 +360,7 @@ func peakRSS() int64 {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb << 10
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unsafe"
 
 	"github.com/zeebo/xxh3"
 )
@@ -29,6 +30,9 @@ type baseWriter struct {
 	buf   []byte
 	count uint64
 	last  Entry
+	// lastKey backs last.Key: entries handed to add may point into a
+	// reader's buffer that changes after the call.
+	lastKey []byte
 }
 
 func createBase(path string) (*baseWriter, error) {
@@ -55,7 +59,8 @@ func (bw *baseWriter) add(e Entry) error {
 	if bw.count > 0 && !less(bw.last.KeyHash, bw.last.Key, e.KeyHash, e.Key) {
 		return fmt.Errorf("snapshot entries out of order at key %q", e.Key)
 	}
-	bw.last = e
+	bw.lastKey = append(bw.lastKey[:0], e.Key...)
+	bw.last = Entry{KeyHash: e.KeyHash, RowHash: e.RowHash, Key: unsafe.String(unsafe.SliceData(bw.lastKey), len(bw.lastKey))}
 	bw.count++
 	bw.buf = appendEntry(bw.buf[:0], e)
 	return bw.write(bw.buf)
@@ -88,19 +93,26 @@ func (bw *baseWriter) abort() {
 }
 
 // baseReader reads a base file's entries in order, verifying the checksum
-// when it reaches the end.
+// when it reaches the end. It decodes entries in place in its buffer: the
+// Key of an entry returned by peek is valid only until the next call to
+// next — callers copy what they keep.
 type baseReader struct {
-	f       *os.File
-	r       *bufio.Reader
-	h       *xxh3.Hasher
-	remain  uint64 // entries not yet read
-	want    uint64 // checksum from the footer
-	scratch []byte
-	peeked  bool
-	cur     Entry
-	err     error
-	raw     []byte
+	f      *os.File
+	r      io.Reader
+	h      *xxh3.Hasher
+	remain uint64 // entries not yet read
+	want   uint64 // checksum from the footer
+	buf    []byte
+	pos    int // start of unread bytes in buf
+	end    int // end of valid bytes in buf
+	eof    bool
+	peeked bool
+	cur    Entry
+	curLen int
+	err    error
 }
+
+const baseBufSize = 256 << 10
 
 // openBase opens a base file; a missing path reads as an empty snapshot.
 func openBase(path string) (*baseReader, error) {
@@ -131,18 +143,49 @@ func openBase(path string) (*baseReader, error) {
 	}
 	br := &baseReader{
 		f:      f,
-		r:      bufio.NewReaderSize(io.NewSectionReader(f, 0, st.Size()-footerSize), 256<<10),
+		r:      io.NewSectionReader(f, 0, st.Size()-footerSize),
 		h:      xxh3.New(),
 		remain: binary.LittleEndian.Uint64(foot[0:]),
 		want:   binary.LittleEndian.Uint64(foot[8:]),
+		buf:    make([]byte, baseBufSize),
 	}
-	magic := make([]byte, len(baseMagic))
-	if _, err := io.ReadFull(br.r, magic); err != nil || !bytes.Equal(magic, baseMagic) {
+	if err := br.fill(len(baseMagic)); err != nil || !bytes.Equal(br.buf[:len(baseMagic)], baseMagic) {
 		f.Close()
 		return nil, fmt.Errorf("snapshot %s: not a snapshot file", path)
 	}
-	br.h.Write(magic)
+	br.consume(len(baseMagic))
 	return br, nil
+}
+
+// consume marks n bytes as read, folding them into the checksum.
+func (br *baseReader) consume(n int) {
+	br.h.Write(br.buf[br.pos : br.pos+n])
+	br.pos += n
+}
+
+// fill makes at least n unread bytes available, unless the file ends.
+func (br *baseReader) fill(n int) error {
+	if br.end-br.pos >= n || br.eof {
+		return nil
+	}
+	if n > len(br.buf) {
+		grown := make([]byte, n)
+		copy(grown, br.buf[br.pos:br.end])
+		br.buf, br.end, br.pos = grown, br.end-br.pos, 0
+	} else {
+		br.end = copy(br.buf, br.buf[br.pos:br.end])
+		br.pos = 0
+	}
+	for br.end-br.pos < n && !br.eof {
+		m, err := br.r.Read(br.buf[br.end:])
+		br.end += m
+		if err == io.EOF {
+			br.eof = true
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // count is the number of entries in the file.
@@ -163,21 +206,47 @@ func (br *baseReader) peek() (Entry, bool, error) {
 		}
 		return Entry{}, false, nil
 	}
-	e, scratch, err := readEntry(br.r, br.scratch)
-	br.scratch = scratch
-	if err != nil {
+	if err := br.fill(16 + binary.MaxVarintLen64); err != nil {
 		br.err = fmt.Errorf("read snapshot: %w", err)
 		return Entry{}, false, br.err
 	}
-	br.raw = appendEntry(br.raw[:0], e)
-	br.h.Write(br.raw)
+	b := br.buf[br.pos:br.end]
+	if len(b) < 17 {
+		br.err = fmt.Errorf("read snapshot: %w", errTruncated)
+		return Entry{}, false, br.err
+	}
+	l, n := binary.Uvarint(b[16:])
+	if n <= 0 || l > 1<<20 {
+		br.err = errors.New("read snapshot: corrupt key length")
+		return Entry{}, false, br.err
+	}
+	size := 16 + n + int(l)
+	if err := br.fill(size); err != nil || br.end-br.pos < size {
+		br.err = fmt.Errorf("read snapshot: %w", errTruncated)
+		return Entry{}, false, br.err
+	}
+	b = br.buf[br.pos:br.end]
+	br.cur = Entry{
+		KeyHash: binary.LittleEndian.Uint64(b),
+		RowHash: binary.LittleEndian.Uint64(b[8:]),
+		Key:     unsafe.String(unsafe.SliceData(b[16+n:]), int(l)),
+	}
+	if l == 0 {
+		br.cur.Key = ""
+	}
+	br.curLen = size
 	br.remain--
-	br.cur, br.peeked = e, true
-	return e, true, nil
+	br.peeked = true
+	return br.cur, true, nil
 }
 
 // next consumes the peeked entry.
-func (br *baseReader) next() { br.peeked = false }
+func (br *baseReader) next() {
+	if br.peeked {
+		br.consume(br.curLen)
+		br.peeked = false
+	}
+}
 
 func (br *baseReader) close() error {
 	if br.f == nil {

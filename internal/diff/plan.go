@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -291,44 +292,43 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 			return nil, fmt.Errorf("open snapshot of %s: %w", t.Name, err)
 		}
 	}
-	var (
-		arena []byte
-		offs  []int
-		rows  []inRow
-		err   error
-	)
-	nt := len(p.targets)
-	for part := 0; part < p.spill.partitions(); part++ {
-		if err := ctx.Err(); err != nil {
-			p.closePlans(plans)
-			return nil, err
+	// Partitions are loaded and sorted on one goroutine while the previous
+	// one is merged on this one: the two halves of the work take about
+	// as long, and there are two cores.
+	loadCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan *partition, 1)
+	free := make(chan *partition, 3)
+	for range 3 {
+		free <- &partition{}
+	}
+	go p.loadPartitions(loadCtx, ready, free)
+	fail := func(err error) ([]*Plan, error) {
+		cancel()
+		for range ready { // let the loader finish before files go away
 		}
-		arena, offs, err = p.spill.load(part, arena, offs)
-		if err != nil {
-			p.closePlans(plans)
-			return nil, err
+		p.closePlans(plans)
+		return nil, err
+	}
+	for part := range ready {
+		if part.err != nil {
+			return fail(part.err)
 		}
-		rows = rows[:0]
-		for i := 0; i+1 < len(offs); i++ {
-			rec := arena[offs[i]:offs[i+1]]
-			kl, n := binary.Uvarint(rec[8+8*nt:])
-			ks := 8 + 8*nt + n
-			// The arena outlives every use of key within this partition.
-			key := unsafe.String(unsafe.SliceData(rec[ks:]), int(kl))
-			rows = append(rows, inRow{keyHash: binary.LittleEndian.Uint64(rec), key: key, rec: rec})
-		}
-		slices.SortFunc(rows, func(a, b inRow) int { return compare(a.keyHash, a.key, b.keyHash, b.key) })
-		rows, err = dropDuplicates(rows, reject)
-		if err != nil {
-			p.closePlans(plans)
-			return nil, err
-		}
-		for ti := range p.targets {
-			if err := p.mergePartition(part, rows, ti, readers[ti], plans[ti]); err != nil {
-				p.closePlans(plans)
-				return nil, fmt.Errorf("diff %s: %w", p.targets[ti].Name, err)
+		for _, r := range part.rejected {
+			if err := reject(r); err != nil {
+				return fail(err)
 			}
 		}
+		for ti := range p.targets {
+			if err := p.mergePartition(part.p, part.rows, ti, readers[ti], plans[ti]); err != nil {
+				return fail(fmt.Errorf("diff %s: %w", p.targets[ti].Name, err))
+			}
+		}
+		free <- part
+	}
+	if err := ctx.Err(); err != nil {
+		p.closePlans(plans)
+		return nil, err
 	}
 	for _, pl := range plans {
 		if err := pl.w.Flush(); err != nil {
@@ -339,6 +339,64 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 		pl.f, pl.w = nil, nil
 	}
 	return plans, nil
+}
+
+// partition is one spill partition, loaded and sorted for the merge.
+type partition struct {
+	p        int
+	arena    []byte
+	offs     []int
+	idx      []hashIndex
+	scratch  []hashIndex
+	rows     []inRow
+	rejected []Rejection
+	err      error
+}
+
+// loadPartitions loads, sorts and de-duplicates the spill partitions in
+// order, handing each to ready; it closes ready when done or cancelled.
+func (p *Planner) loadPartitions(ctx context.Context, ready chan<- *partition, free <-chan *partition) {
+	defer close(ready)
+	nt := len(p.targets)
+	for n := 0; n < p.spill.partitions(); n++ {
+		var part *partition
+		select {
+		case part = <-free:
+		case <-ctx.Done():
+			return
+		}
+		part.p, part.err, part.rejected = n, nil, part.rejected[:0]
+		part.arena, part.offs, part.err = p.spill.load(n, part.arena, part.offs)
+		if part.err == nil {
+			part.idx = part.idx[:0]
+			for i := 0; i+1 < len(part.offs); i++ {
+				part.idx = append(part.idx, hashIndex{h: binary.LittleEndian.Uint64(part.arena[part.offs[i]:]), i: uint32(i)})
+			}
+			part.idx, part.scratch = sortByHash(part.idx, part.scratch)
+			part.rows = part.rows[:0]
+			for _, it := range part.idx {
+				rec := part.arena[part.offs[it.i]:part.offs[it.i+1]]
+				kl, m := binary.Uvarint(rec[8+8*nt:])
+				ks := 8 + 8*nt + m
+				// The arena outlives every use of key within this partition.
+				key := unsafe.String(unsafe.SliceData(rec[ks:]), int(kl))
+				part.rows = append(part.rows, inRow{keyHash: it.h, key: key, rec: rec})
+			}
+			sortTies(part.rows)
+			part.rows, part.err = dropDuplicates(part.rows, func(r Rejection) error {
+				part.rejected = append(part.rejected, r)
+				return nil
+			})
+		}
+		select {
+		case ready <- part:
+		case <-ctx.Done():
+			return
+		}
+		if part.err != nil {
+			return
+		}
+	}
 }
 
 func (p *Planner) closePlans(plans []*Plan) {
@@ -352,6 +410,21 @@ func (p *Planner) closePlans(plans []*Plan) {
 // Close removes the planner's spill files. Plans returned by Finish live
 // on until closed.
 func (p *Planner) Close() error { return os.RemoveAll(p.dir) }
+
+// sortTies orders rows of equal key hash by key: rows sorted by hash are
+// then in (hash, key) order, which the merge needs.
+func sortTies(rows []inRow) {
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].keyHash == rows[i].keyHash {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortStableFunc(rows[i:j], func(a, b inRow) int { return strings.Compare(a.key, b.key) })
+		}
+		i = j
+	}
+}
 
 // dropDuplicates removes every row whose key appears more than once,
 // reporting each; a removed key is kept as a marker (rec nil) so that the

@@ -170,7 +170,7 @@ func TestRunScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "full resync re-sends unchanged rows, deletes only removed ones",
+			name:  "full resync re-sends unchanged rows, deletes only removed ones",
 			syncs: []*config.Sync{sync1("s", config.ModeMirror)},
 			steps: []step{
 				{rows: base, want: "succeeded rows=3 add=3 chg=0 rem=0 same=0 rej=0 skip=0 plan=3 ok=3 fail=0"},
@@ -190,7 +190,7 @@ func TestRunScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "a primary key change on a mirror sync is refused",
+			name:  "a primary key change on a mirror sync is refused",
 			syncs: []*config.Sync{sync1("s", config.ModeMirror)},
 			steps: []step{
 				{rows: base, want: "succeeded rows=3 add=3 chg=0 rem=0 same=0 rej=0 skip=0 plan=3 ok=3 fail=0"},

@@ -12,7 +12,6 @@ import (
 	"github.com/riptide-data/riptide/internal/diff"
 	"github.com/riptide-data/riptide/internal/state"
 	"github.com/riptide-data/riptide/internal/transform"
-	"github.com/riptide-data/riptide/internal/value"
 )
 
 // syncRun is one sync's share of a model's run.
@@ -220,40 +219,9 @@ func (e *Engine) extract(ctx context.Context, model *config.Model, runs []*syncR
 	}
 	defer planner.Close()
 
-	var (
-		payload []byte
-		offs    = make([]int, len(cols)+1)
-		parts   = make([]string, len(pkIdx))
-		n       uint64
-	)
-	for rows.Next() {
-		n++
-		vals := rows.Values()
-		null := -1
-		for i, j := range pkIdx {
-			if vals[j] == nil {
-				null = i
-				break
-			}
-			parts[i] = value.Text(vals[j])
-		}
-		if null >= 0 {
-			rej.add("", fmt.Sprintf("primary key column %q is null (row %d of the result)", model.PrimaryKey[null], n))
-			continue
-		}
-		payload = value.AppendRow(payload[:0], vals, offs)
-		if err := planner.Add(value.JoinKey(parts), payload, offs); err != nil {
-			return rej, 0, fmt.Errorf("model %s: %w", model.Name, err)
-		}
-		if n%16384 == 0 {
-			e.Observer.Extracting(model.Name, n, false)
-			if err := ctx.Err(); err != nil {
-				return rej, 0, err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return rej, 0, fmt.Errorf("model %s: %s", model.Name, e.Redactor.Error(err))
+	n, err := e.scan(ctx, model, rows, len(cols), pkIdx, planner, rej)
+	if err != nil {
+		return rej, 0, err
 	}
 	e.Observer.Extracting(model.Name, n, true)
 	for _, sr := range planned {
