@@ -42,6 +42,9 @@ type PlanResult struct {
 	PlanCPUSeconds float64 `json:"plan_cpu_seconds"`
 	PlanOverScan   float64 `json:"plan_over_scan"`
 	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
+	// ScanPeakRSSBytes is the peak during the scan alone; PeakRSSBytes is
+	// the plan's.
+	ScanPeakRSSBytes int64 `json:"scan_peak_rss_bytes"`
 	// BaselineRSSBytes is the process's resident size when the measurement
 	// starts, after generating the model and the first sync.
 	BaselineRSSBytes int64 `json:"baseline_rss_bytes"`
@@ -174,6 +177,10 @@ func Plan(ctx context.Context, rows int, changedPct float64, profile func() (sto
 	}
 	res.ScanSeconds = time.Since(start).Seconds()
 	res.ScanCPUSeconds = cpuSeconds() - cpu0
+	res.ScanPeakRSSBytes = peakRSS()
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
 	if n != rows {
 		return nil, fmt.Errorf("scan read %d rows, want %d", n, rows)
 	}

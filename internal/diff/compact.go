@@ -101,7 +101,7 @@ func (s *Snapshot) Compact() error {
 func mergeDelta(old *baseReader, sp *spill, bw *baseWriter) error {
 	var (
 		arena []byte
-		offs  []int
+		offs  []uint32
 		ops   []deltaOp
 		err   error
 	)

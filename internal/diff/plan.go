@@ -206,8 +206,11 @@ func NewPlanner(tmpDir string, targets []*Target, opts PlannerOptions) (*Planner
 		est = max(est, t.Snapshot.Len())
 	}
 	// Without an estimate (a first run) assume a sizeable model: too many
-	// partitions cost a few file handles, too few cost memory.
-	bits := max(partitionBits(est), 4)
+	// partitions cost time (more, smaller writes), too few cost memory.
+	bits := partitionBits(est)
+	if est == 0 {
+		bits = 6
+	}
 	sp, err := newSpill(filepath.Join(dir, "rows"), bits)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -254,11 +257,23 @@ func RowHash(t *Target, payload []byte, offs []int) uint64 {
 	return (&Planner{}).rowHash(t, payload, offs)
 }
 
-// inRow is one spilled row, pointing into the partition's arena.
+// inRow is one spilled row: offsets into its partition's arena (24
+// bytes, so that a partition of tens of thousands of rows stays small).
+// end is 0 for a key rejected as duplicated.
 type inRow struct {
 	keyHash uint64
-	key     string
-	rec     []byte
+	start   uint32 // the record
+	keyOff  uint32 // its key
+	keyLen  uint32
+	end     uint32
+}
+
+func (r *inRow) key(arena []byte) string {
+	if r.keyLen == 0 {
+		return ""
+	}
+	// The arena outlives every use of the key within the partition.
+	return unsafe.String(&arena[r.keyOff], int(r.keyLen))
 }
 
 // Finish diffs the spilled rows against every target's snapshot and
@@ -297,9 +312,9 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 	// as long, and there are two cores.
 	loadCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ready := make(chan *partition, 1)
-	free := make(chan *partition, 3)
-	for range 3 {
+	ready := make(chan *partition)
+	free := make(chan *partition, 2)
+	for range 2 {
 		free <- &partition{}
 	}
 	go p.loadPartitions(loadCtx, ready, free)
@@ -320,7 +335,7 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 			}
 		}
 		for ti := range p.targets {
-			if err := p.mergePartition(part.p, part.rows, ti, readers[ti], plans[ti]); err != nil {
+			if err := p.mergePartition(part.p, part.rows, part.arena, ti, readers[ti], plans[ti]); err != nil {
 				return fail(fmt.Errorf("diff %s: %w", p.targets[ti].Name, err))
 			}
 		}
@@ -345,7 +360,7 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 type partition struct {
 	p        int
 	arena    []byte
-	offs     []int
+	offs     []uint32
 	idx      []hashIndex
 	scratch  []hashIndex
 	rows     []inRow
@@ -375,15 +390,13 @@ func (p *Planner) loadPartitions(ctx context.Context, ready chan<- *partition, f
 			part.idx, part.scratch = sortByHash(part.idx, part.scratch)
 			part.rows = part.rows[:0]
 			for _, it := range part.idx {
-				rec := part.arena[part.offs[it.i]:part.offs[it.i+1]]
-				kl, m := binary.Uvarint(rec[8+8*nt:])
-				ks := 8 + 8*nt + m
-				// The arena outlives every use of key within this partition.
-				key := unsafe.String(unsafe.SliceData(rec[ks:]), int(kl))
-				part.rows = append(part.rows, inRow{keyHash: it.h, key: key, rec: rec})
+				start, end := part.offs[it.i], part.offs[it.i+1]
+				kl, m := binary.Uvarint(part.arena[start+8+8*uint32(nt):])
+				ks := start + 8 + 8*uint32(nt) + uint32(m)
+				part.rows = append(part.rows, inRow{keyHash: it.h, start: start, keyOff: ks, keyLen: uint32(kl), end: end})
 			}
-			sortTies(part.rows)
-			part.rows, part.err = dropDuplicates(part.rows, func(r Rejection) error {
+			sortTies(part.rows, part.arena)
+			part.rows, part.err = dropDuplicates(part.rows, part.arena, func(r Rejection) error {
 				part.rejected = append(part.rejected, r)
 				return nil
 			})
@@ -413,14 +426,14 @@ func (p *Planner) Close() error { return os.RemoveAll(p.dir) }
 
 // sortTies orders rows of equal key hash by key: rows sorted by hash are
 // then in (hash, key) order, which the merge needs.
-func sortTies(rows []inRow) {
+func sortTies(rows []inRow, arena []byte) {
 	for i := 0; i < len(rows); {
 		j := i + 1
 		for j < len(rows) && rows[j].keyHash == rows[i].keyHash {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortStableFunc(rows[i:j], func(a, b inRow) int { return strings.Compare(a.key, b.key) })
+			slices.SortStableFunc(rows[i:j], func(a, b inRow) int { return strings.Compare(a.key(arena), b.key(arena)) })
 		}
 		i = j
 	}
@@ -429,11 +442,12 @@ func sortTies(rows []inRow) {
 // dropDuplicates removes every row whose key appears more than once,
 // reporting each; a removed key is kept as a marker (rec nil) so that the
 // merge neither plans nor removes it.
-func dropDuplicates(rows []inRow, reject func(Rejection) error) ([]inRow, error) {
+func dropDuplicates(rows []inRow, arena []byte, reject func(Rejection) error) ([]inRow, error) {
 	out := rows[:0]
 	for i := 0; i < len(rows); {
+		key := rows[i].key(arena)
 		j := i + 1
-		for j < len(rows) && rows[j].keyHash == rows[i].keyHash && rows[j].key == rows[i].key {
+		for j < len(rows) && rows[j].keyHash == rows[i].keyHash && rows[j].key(arena) == key {
 			j++
 		}
 		if j-i == 1 {
@@ -443,25 +457,27 @@ func dropDuplicates(rows []inRow, reject func(Rejection) error) ([]inRow, error)
 		}
 		reason := fmt.Sprintf("duplicate primary key: %d rows share it", j-i)
 		for k := i; k < j; k++ {
-			if err := reject(Rejection{Key: rows[i].key, Reason: reason}); err != nil {
+			if err := reject(Rejection{Key: strings.Clone(key), Reason: reason}); err != nil {
 				return nil, err
 			}
 		}
-		out = append(out, inRow{keyHash: rows[i].keyHash, key: rows[i].key})
+		marker := rows[i]
+		marker.end = 0
+		out = append(out, marker)
 		i = j
 	}
 	return out, nil
 }
 
-func (p *Planner) mergePartition(part int, rows []inRow, ti int, base *baseReader, pl *Plan) error {
+func (p *Planner) mergePartition(part int, rows []inRow, arena []byte, ti int, base *baseReader, pl *Plan) error {
 	t := p.targets[ti]
-	nt := len(p.targets)
 	bits := p.spill.bits
 	emitRemoved := func(e Entry) error {
 		pl.Counts.Removed++
 		return pl.write(Removed, e, nil)
 	}
 	for _, r := range rows {
+		rkey := r.key(arena)
 		// Snapshot keys before this row's are gone from the model.
 		var old Entry
 		found := false
@@ -473,7 +489,7 @@ func (p *Planner) mergePartition(part int, rows []inRow, ti int, base *baseReade
 			if !ok {
 				break
 			}
-			c := compare(e.KeyHash, e.Key, r.keyHash, r.key)
+			c := compare(e.KeyHash, e.Key, r.keyHash, rkey)
 			if c > 0 {
 				break
 			}
@@ -486,15 +502,14 @@ func (p *Planner) mergePartition(part int, rows []inRow, ti int, base *baseReade
 				return err
 			}
 		}
-		if r.rec == nil {
+		if r.end == 0 {
 			continue // rejected duplicate: neither planned nor removed
 		}
-		h := binary.LittleEndian.Uint64(r.rec[8+8*ti:])
-		e := Entry{KeyHash: r.keyHash, RowHash: h, Key: r.key}
+		h := binary.LittleEndian.Uint64(arena[r.start+8+8*uint32(ti):])
+		e := Entry{KeyHash: r.keyHash, RowHash: h, Key: rkey}
 		var payload []byte
 		if p.opts.KeepPayload {
-			kl, n := binary.Uvarint(r.rec[8+8*nt:])
-			payload = r.rec[8+8*nt+n+int(kl):]
+			payload = arena[r.keyOff+r.keyLen : r.end]
 		}
 		var err error
 		switch {

@@ -85,11 +85,14 @@ func (s *spill) finish() error {
 
 // load reads partition p whole into arena (reused) and returns the record
 // boundaries: record i is arena[offs[i]:offs[i+1]].
-func (s *spill) load(p int, arena []byte, offs []int) ([]byte, []int, error) {
+func (s *spill) load(p int, arena []byte, offs []uint32) ([]byte, []uint32, error) {
 	f := s.files[p]
 	st, err := f.Stat()
 	if err != nil {
 		return arena, offs, err
+	}
+	if st.Size() >= 1<<32 {
+		return arena, offs, fmt.Errorf("spill partition %d is over 4 GiB", p)
 	}
 	size := int(st.Size())
 	if cap(arena) < size {
@@ -111,7 +114,7 @@ func (s *spill) load(p int, arena []byte, offs []int) ([]byte, []int, error) {
 		copy(arena[w:], arena[r+n:r+n+int(l)])
 		w += int(l)
 		r += n + int(l)
-		offs = append(offs, w)
+		offs = append(offs, uint32(w))
 	}
 	return arena[:w], offs, nil
 }

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"unsafe"
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
@@ -37,6 +39,7 @@ func (e *Engine) scan(ctx context.Context, model *config.Model, rows connector.R
 			payload []byte
 			offs    = make([]int, ncols+1)
 			parts   = make([]string, len(pkIdx))
+			keyBuf  []byte
 			err     error
 		)
 		for b := range full {
@@ -44,12 +47,23 @@ func (e *Engine) scan(ctx context.Context, model *config.Model, rows connector.R
 				vals := b.vals[r*ncols : (r+1)*ncols]
 				planned++
 				null := -1
+				keyBuf = keyBuf[:0]
 				for i, j := range pkIdx {
-					if vals[j] == nil {
+					switch v := vals[j].(type) {
+					case nil:
 						null = i
+					case int64:
+						// The common integer key, without allocating: the
+						// planner copies the key before the buffer changes.
+						start := len(keyBuf)
+						keyBuf = strconv.AppendInt(keyBuf, v, 10)
+						parts[i] = unsafe.String(&keyBuf[start], len(keyBuf)-start)
+					default:
+						parts[i] = value.Text(v)
+					}
+					if null >= 0 {
 						break
 					}
-					parts[i] = value.Text(vals[j])
 				}
 				if null >= 0 {
 					rej.add("", fmt.Sprintf("primary key column %q is null (row %d of the result)", model.PrimaryKey[null], planned))

@@ -37,7 +37,7 @@ func spec() connector.Spec {
 		Fields: []connector.Field{
 			{Name: "path", Kind: connector.KindString, Required: true,
 				Doc: `Database file, relative to the project directory, or ":memory:".`},
-			{Name: "memory_limit", Kind: connector.KindString, Default: "1GB",
+			{Name: "memory_limit", Kind: connector.KindString, Default: "32MB",
 				Doc: `DuckDB's memory limit ("1GB", "512MB"); beyond it DuckDB spills to disk or fails the query, so a model scan stays bounded.`},
 			{Name: "threads", Kind: connector.KindInt, Default: 0,
 				Doc: "Worker threads DuckDB may use; 0 keeps DuckDB's default (one per core)."},
