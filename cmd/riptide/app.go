@@ -68,6 +68,9 @@ func openApp(ctx context.Context, g *globalFlags) (*app, error) {
 		return nil, err
 	}
 	logger := newLogger(g, r)
+	// Connectors log through the default logger; it gets the same
+	// redaction and level.
+	slog.SetDefault(logger)
 	return &app{
 		project: p, store: store, redactor: r, logger: logger, stateDir: stateDir,
 		engine: &engine.Engine{

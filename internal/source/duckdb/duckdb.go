@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,8 +38,8 @@ func spec() connector.Spec {
 		Fields: []connector.Field{
 			{Name: "path", Kind: connector.KindString, Required: true,
 				Doc: `Database file, relative to the project directory, or ":memory:".`},
-			{Name: "memory_limit", Kind: connector.KindString, Default: "32MB",
-				Doc: `DuckDB's memory limit ("1GB", "512MB"); beyond it DuckDB spills to disk or fails the query, so a model scan stays bounded.`},
+			{Name: "memory_limit", Kind: connector.KindString,
+				Doc: `DuckDB's memory limit ("1GB", "512MB"). Unset, Riptide starts at ` + defaultMemoryLimit + ` and raises it to ` + raisedMemoryLimit + ` for a query that runs out of memory before its first row (read_csv buffers 32 MB per file, joins and sorts need more): DuckDB keeps scanned blocks cached up to the limit, so a small limit keeps a large model's scan small.`},
 			{Name: "threads", Kind: connector.KindInt, Default: 0,
 				Doc: "Worker threads DuckDB may use; 0 keeps DuckDB's default (one per core)."},
 			{Name: "read_only", Kind: connector.KindBool, Default: false,
@@ -51,7 +52,17 @@ func spec() connector.Spec {
 type Source struct {
 	db        bindings.Database
 	closeOnce sync.Once
+	// adaptive is set when the memory limit is Riptide's default, which a
+	// query that runs out of memory raises once.
+	adaptive bool
+	raised   sync.Once
 }
+
+// The default memory limit and the one a query that needs more gets.
+const (
+	defaultMemoryLimit = "48MB"
+	raisedMemoryLimit  = "1GB"
+)
 
 // New opens the DuckDB database that settings name. Relative paths, both
 // the database's and those inside models (read_csv('data/users.csv')),
@@ -86,9 +97,11 @@ func New(ctx context.Context, settings connector.Settings, dir string) (connecto
 	s := &Source{db: db}
 	type setting struct{ name, stmt string }
 	var set []setting
-	if v := settings.String("memory_limit"); v != "" {
-		set = append(set, setting{"memory_limit", "SET GLOBAL memory_limit = " + quote(v)})
+	limit := settings.String("memory_limit")
+	if limit == "" {
+		limit, s.adaptive = defaultMemoryLimit, true
 	}
+	set = append(set, setting{"memory_limit", "SET GLOBAL memory_limit = " + quote(limit)})
 	if n := settings.Int("threads"); n > 0 {
 		set = append(set, setting{"threads", "SET GLOBAL threads = " + strconv.Itoa(n)})
 	}
@@ -148,6 +161,19 @@ func open(path string, options map[string]string) (bindings.Database, error) {
 // is streamed.
 func (s *Source) Query(ctx context.Context, sql string) (connector.Rows, error) {
 	r, err := s.run(ctx, sql)
+	if err != nil && s.adaptive && strings.Contains(err.Error(), "Out of Memory Error") {
+		raised := false
+		s.raised.Do(func() {
+			if s.exec(ctx, "SET GLOBAL memory_limit = "+quote(raisedMemoryLimit)) == nil {
+				raised = true
+				slog.Warn("duckdb: the model ran out of memory under the default memory_limit; retrying with a larger one (set memory_limit on the source to choose)",
+					"from", defaultMemoryLimit, "to", raisedMemoryLimit)
+			}
+		})
+		if raised {
+			r, err = s.run(ctx, sql)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}

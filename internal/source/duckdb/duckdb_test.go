@@ -37,7 +37,7 @@ func TestPlugin(t *testing.T) {
 	if p.Spec.Type != "duckdb" || p.New == nil {
 		t.Fatalf("plugin %+v", p.Spec)
 	}
-	for name, want := range map[string]any{"memory_limit": "1GB", "threads": 0, "read_only": false} {
+	for name, want := range map[string]any{"memory_limit": nil, "threads": 0, "read_only": false} {
 		f, ok := p.Spec.Field(name)
 		if !ok || f.Default != want {
 			t.Errorf("field %s: %+v, want default %v", name, f, want)
@@ -115,8 +115,8 @@ func TestSettingsReachDuckDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0][0] != "953.6 MiB" {
-		t.Errorf("default memory limit %v, want 953.6 MiB (1GB)", got[0][0])
+	if got[0][0] != "45.7 MiB" {
+		t.Errorf("default memory limit %v, want 45.7 MiB (48MB)", got[0][0])
 	}
 
 	_, err = New(context.Background(), connector.Settings{"path": ":memory:", "memory_limit": "lots"}, t.TempDir())
@@ -266,5 +266,49 @@ func TestSharesFileWithDatabaseSQL(t *testing.T) {
 	}
 	if diff := cmp.Diff([][]any{{int64(1)}, {int64(2)}}, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestMemoryLimitRaisedOnce: under the default memory limit a query that
+// runs out of memory before its first row (read_csv's buffers) is retried
+// under a larger limit; a limit the user chose is left alone.
+func TestMemoryLimitRaisedOnce(t *testing.T) {
+	project := t.TempDir()
+	if err := os.WriteFile(filepath.Join(project, "u.csv"), []byte("id\n1\n2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const q = "SELECT count(*) FROM read_csv('u.csv')"
+	tests := []struct {
+		name      string
+		settings  connector.Settings
+		wantErr   bool
+		wantLimit string
+	}{
+		{"default limit is raised", connector.Settings{"path": ":memory:"}, false, "953.6 MiB"},
+		{"a chosen limit stands", connector.Settings{"path": ":memory:", "memory_limit": "40MB"}, true, "38.1 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := New(context.Background(), tt.settings, project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			got, err := sourcetest.All(context.Background(), src, q)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "Out of Memory") {
+					t.Fatalf("query under a small chosen limit: %v, want an out-of-memory error", err)
+				}
+			} else if err != nil || got[0][0] != int64(2) {
+				t.Fatalf("query: %v %v", got, err)
+			}
+			limit, err := sourcetest.All(context.Background(), src, "SELECT current_setting('memory_limit')")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if limit[0][0] != tt.wantLimit {
+				t.Errorf("memory_limit %v, want %s", limit[0][0], tt.wantLimit)
+			}
+		})
 	}
 }
