@@ -83,6 +83,19 @@ func openApp(ctx context.Context, g *globalFlags) (*app, error) {
 
 func (a *app) Close() { a.store.Close() }
 
+// withApp runs fn with the project loaded and its state open, under a
+// context that Ctrl-C cancels.
+func withApp(g *globalFlags, fn func(ctx context.Context, a *app) error) error {
+	ctx, cancel := signalContext()
+	defer cancel()
+	a, err := openApp(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(ctx, a)
+}
+
 // signalContext is cancelled by Ctrl-C or SIGTERM: a run stops sending,
 // commits what was acknowledged, and records itself as failed.
 func signalContext() (context.Context, context.CancelFunc) {

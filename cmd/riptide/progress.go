@@ -50,19 +50,7 @@ func (o *observer) Extracting(model string, rows uint64, done bool) {
 	}
 	key := "extract " + model
 	if o.tty {
-		if o.barFor != key {
-			o.finishBar()
-			o.bar = progressbar.NewOptions64(-1,
-				progressbar.OptionSetWriter(o.w),
-				progressbar.OptionSetDescription("extract "+model),
-				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("rows"),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionClearOnFinish(),
-			)
-			o.barFor = key
-		}
+		o.ensureBar(key, -1)
 		_ = o.bar.Set64(int64(rows))
 		if done {
 			o.finishBar()
@@ -88,19 +76,7 @@ func (o *observer) Loading(sync string, delivered, total uint64) {
 	}
 	key := "load " + sync
 	if o.tty {
-		if o.barFor != key {
-			o.finishBar()
-			o.bar = progressbar.NewOptions64(int64(total),
-				progressbar.OptionSetWriter(o.w),
-				progressbar.OptionSetDescription("load "+sync),
-				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("rows"),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionClearOnFinish(),
-			)
-			o.barFor = key
-		}
+		o.ensureBar(key, int64(total))
 		_ = o.bar.Set64(int64(delivered))
 		return
 	}
@@ -112,6 +88,25 @@ func (o *observer) Loading(sync string, delivered, total uint64) {
 		o.lastLine = time.Now()
 		fmt.Fprintf(o.w, "load %s: %d/%d rows (%.0f rows/s)\n", sync, delivered, total, r)
 	}
+}
+
+// ensureBar shows a bar for key (its description), replacing the bar of
+// another phase; total -1 is a counter without an end.
+func (o *observer) ensureBar(key string, total int64) {
+	if o.barFor == key {
+		return
+	}
+	o.finishBar()
+	o.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(o.w),
+		progressbar.OptionSetDescription(key),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	o.barFor = key
 }
 
 func (o *observer) finishBar() {

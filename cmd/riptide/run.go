@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,11 +16,7 @@ import (
 )
 
 func newRunCmd(g *globalFlags) *cobra.Command {
-	var (
-		all  bool
-		opts engine.Options
-	)
-	cmd := &cobra.Command{
+	return newExecCmd(g, true, &cobra.Command{
 		Use:   "run SYNC... | --all",
 		Short: "Run syncs: extract, diff, and send what changed",
 		Long: `Run one or more syncs. Syncs that share a model extract it once.
@@ -30,65 +27,25 @@ as the destination acknowledges, so an interrupted run loses nothing.
 
 Exit status: 0 when every planned row was delivered, 1 when a run failed or
 any row failed, 2 for configuration errors.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := openApp(ctx, g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			syncs, err := syncArgs(a.project, args, all)
-			if err != nil {
-				return err
-			}
-			obs := newObserver(os.Stdout, g.json)
-			a.engine.Observer = obs
-			start := time.Now()
-			results, err := a.engine.Run(ctx, syncs, opts)
-			obs.done()
-			if err != nil {
-				return &exitError{code: exitInvalid, err: err}
-			}
-			failed := false
-			for _, r := range results {
-				failed = failed || r.Failed()
-			}
-			if g.json {
-				if err := writeJSON(os.Stdout, runJSON(results, true)); err != nil {
-					return err
-				}
-			} else {
-				printSummary(os.Stdout, results, true, time.Since(start))
-			}
-			if failed {
-				return &exitError{code: exitFailed, err: errSilent}
-			}
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&all, "all", false, "run every sync of the project")
-	cmd.Flags().BoolVar(&opts.FullResync, "full-resync", false, "send every row again, not only changes (deletes only what a mirror would)")
-	cmd.Flags().BoolVar(&opts.Force, "force", false, "send even when the plan exceeds max_change_pct")
-	return cmd
+	})
 }
 
 func newPlanCmd(g *globalFlags) *cobra.Command {
+	return newExecCmd(g, false, &cobra.Command{
+		Use:   "plan SYNC... | --all",
+		Short: "Show what a run would send, sending nothing",
+	})
+}
+
+// newExecCmd completes `run` (send) or `plan`: the same flags, the same
+// output, one engine call apart.
+func newExecCmd(g *globalFlags, send bool, cmd *cobra.Command) *cobra.Command {
 	var (
 		all  bool
 		opts engine.Options
 	)
-	cmd := &cobra.Command{
-		Use:   "plan SYNC... | --all",
-		Short: "Show what a run would send, sending nothing",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := openApp(ctx, g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return withApp(g, func(ctx context.Context, a *app) error {
 			syncs, err := syncArgs(a.project, args, all)
 			if err != nil {
 				return err
@@ -96,31 +53,39 @@ func newPlanCmd(g *globalFlags) *cobra.Command {
 			obs := newObserver(os.Stdout, g.json)
 			a.engine.Observer = obs
 			start := time.Now()
-			results, err := a.engine.Plan(ctx, syncs, opts)
+			execute := a.engine.Plan
+			if send {
+				execute = a.engine.Run
+			}
+			results, err := execute(ctx, syncs, opts)
 			obs.done()
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
 			failed := false
 			for _, r := range results {
-				failed = failed || r.Err != nil
+				failed = failed || r.Err != nil || send && r.Failed()
 			}
 			if g.json {
-				if err := writeJSON(os.Stdout, runJSON(results, false)); err != nil {
+				if err := writeJSON(os.Stdout, runJSON(results, send)); err != nil {
 					return err
 				}
 			} else {
-				printSummary(os.Stdout, results, false, time.Since(start))
+				printSummary(os.Stdout, results, send, time.Since(start))
 			}
 			if failed {
 				return &exitError{code: exitFailed, err: errSilent}
 			}
 			return nil
-		},
+		})
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "plan every sync of the project")
-	cmd.Flags().BoolVar(&opts.FullResync, "full-resync", false, "plan a full resync")
-	cmd.Flags().BoolVar(&opts.Force, "force", false, "plan as if max_change_pct were overridden")
+	verb := "plan"
+	if send {
+		verb = "run"
+	}
+	cmd.Flags().BoolVar(&all, "all", false, verb+" every sync of the project")
+	cmd.Flags().BoolVar(&opts.FullResync, "full-resync", false, "send every row again, not only changes (deletes only what a mirror would)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "send even when the plan exceeds max_change_pct")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -18,42 +19,37 @@ func newRunsCmd(g *globalFlags) *cobra.Command {
 		Short: "List recent runs, of one sync or of all",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := openApp(ctx, g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			sync := ""
-			if len(args) == 1 {
-				if _, err := syncArgs(a.project, args, false); err != nil {
+			return withApp(g, func(ctx context.Context, a *app) error {
+				sync := ""
+				if len(args) == 1 {
+					if _, err := syncArgs(a.project, args, false); err != nil {
+						return err
+					}
+					sync = args[0]
+				}
+				runs, err := a.store.ListRuns(ctx, sync, limit)
+				if err != nil {
 					return err
 				}
-				sync = args[0]
-			}
-			runs, err := a.store.ListRuns(ctx, sync, limit)
-			if err != nil {
-				return err
-			}
-			if g.json {
-				if runs == nil {
-					runs = []*state.Run{}
+				if g.json {
+					if runs == nil {
+						runs = []*state.Run{}
+					}
+					return writeJSON(os.Stdout, runs)
 				}
-				return writeJSON(os.Stdout, runs)
-			}
-			if len(runs) == 0 {
-				fmt.Println("no runs yet")
-				return nil
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tSYNC\tSTATUS\tSTARTED\tDURATION\tADDED\tCHANGED\tREMOVED\tREJECTED\tSUCCEEDED\tFAILED")
-			for _, r := range runs {
-				c := r.Counts
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Sync, r.Status,
-					r.StartedAt.Local().Format("2006-01-02 15:04:05"), duration(r), c.Added, c.Changed, c.Removed, c.Rejected, c.Succeeded, c.Failed)
-			}
-			return tw.Flush()
+				if len(runs) == 0 {
+					fmt.Println("no runs yet")
+					return nil
+				}
+				tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "RUN\tSYNC\tSTATUS\tSTARTED\tDURATION\tADDED\tCHANGED\tREMOVED\tREJECTED\tSUCCEEDED\tFAILED")
+				for _, r := range runs {
+					c := r.Counts
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Sync, r.Status,
+						r.StartedAt.Local().Format("2006-01-02 15:04:05"), duration(r), c.Added, c.Changed, c.Removed, c.Rejected, c.Succeeded, c.Failed)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs to list")
@@ -75,73 +71,68 @@ func newRunsShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Show a run: counts, phase timings, status and row errors",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := openApp(ctx, g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			r, err := a.store.GetRun(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			errs, err := a.store.RowErrors(ctx, r.ID, maxErrors, 0)
-			if err != nil {
-				return err
-			}
-			if g.json {
-				if errs == nil {
-					errs = []state.RowError{}
+			return withApp(g, func(ctx context.Context, a *app) error {
+				r, err := a.store.GetRun(ctx, args[0])
+				if err != nil {
+					return err
 				}
-				return writeJSON(os.Stdout, struct {
-					*state.Run
-					Errors []state.RowError `json:"errors"`
-				}{r, errs})
-			}
-			c := r.Counts
-			fmt.Printf("run       %s\n", r.ID)
-			fmt.Printf("sync      %s (model %s → destination %s)\n", r.Sync, r.Model, r.Destination)
-			fmt.Printf("status    %s\n", r.Status)
-			fmt.Printf("started   %s\n", r.StartedAt.Local().Format(time.RFC3339))
-			fmt.Printf("duration  %s\n", duration(r))
-			if r.FullResync {
-				fmt.Println("mode      full resync")
-			}
-			fmt.Printf("rows      %d: added %d, changed %d, removed %d, unchanged %d, rejected %d, skipped %d\n",
-				c.Rows, c.Added, c.Changed, c.Removed, c.Unchanged, c.Rejected, c.Skipped)
-			fmt.Printf("sent      %d: succeeded %d, failed %d\n", c.Planned, c.Succeeded, c.Failed)
-			if len(r.Phases) > 0 {
-				fmt.Print("phases   ")
-				for _, p := range r.Phases {
-					fmt.Printf(" %s %.3fs", p.Name, p.Seconds)
+				errs, err := a.store.RowErrors(ctx, r.ID, maxErrors, 0)
+				if err != nil {
+					return err
 				}
-				fmt.Println()
-			}
-			if r.Error != "" {
-				fmt.Printf("error     %s\n", r.Error)
-			}
-			if len(errs) > 0 {
-				fmt.Printf("\nrow errors (%d", r.RowErrors)
-				if r.RowErrors > uint64(len(errs)) {
-					fmt.Printf(", first %d shown", len(errs))
-				}
-				fmt.Println("):")
-				tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "KEY\tOP\tPHASE\tERROR")
-				for _, e := range errs {
-					key := e.Key
-					if key == "" {
-						key = "(null)"
+				if g.json {
+					if errs == nil {
+						errs = []state.RowError{}
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", key, dash(e.Op), e.Phase, e.Error)
+					return writeJSON(os.Stdout, struct {
+						*state.Run
+						Errors []state.RowError `json:"errors"`
+					}{r, errs})
 				}
-				tw.Flush()
-				if c.Failed > 0 {
-					fmt.Println("\nFailed rows stay pending: the next run of this sync retries them.")
+				c := r.Counts
+				fmt.Printf("run       %s\n", r.ID)
+				fmt.Printf("sync      %s (model %s → destination %s)\n", r.Sync, r.Model, r.Destination)
+				fmt.Printf("status    %s\n", r.Status)
+				fmt.Printf("started   %s\n", r.StartedAt.Local().Format(time.RFC3339))
+				fmt.Printf("duration  %s\n", duration(r))
+				if r.FullResync {
+					fmt.Println("mode      full resync")
 				}
-			}
-			return nil
+				fmt.Printf("rows      %d: added %d, changed %d, removed %d, unchanged %d, rejected %d, skipped %d\n",
+					c.Rows, c.Added, c.Changed, c.Removed, c.Unchanged, c.Rejected, c.Skipped)
+				fmt.Printf("sent      %d: succeeded %d, failed %d\n", c.Planned, c.Succeeded, c.Failed)
+				if len(r.Phases) > 0 {
+					fmt.Print("phases   ")
+					for _, p := range r.Phases {
+						fmt.Printf(" %s %.3fs", p.Name, p.Seconds)
+					}
+					fmt.Println()
+				}
+				if r.Error != "" {
+					fmt.Printf("error     %s\n", r.Error)
+				}
+				if len(errs) > 0 {
+					fmt.Printf("\nrow errors (%d", r.RowErrors)
+					if r.RowErrors > uint64(len(errs)) {
+						fmt.Printf(", first %d shown", len(errs))
+					}
+					fmt.Println("):")
+					tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "KEY\tOP\tPHASE\tERROR")
+					for _, e := range errs {
+						key := e.Key
+						if key == "" {
+							key = "(null)"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", key, dash(e.Op), e.Phase, e.Error)
+					}
+					tw.Flush()
+					if c.Failed > 0 {
+						fmt.Println("\nFailed rows stay pending: the next run of this sync retries them.")
+					}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().IntVar(&maxErrors, "errors", state.MaxRowErrors, "how many row errors to show")
@@ -161,24 +152,19 @@ func newResetCmd(g *globalFlags) *cobra.Command {
 		Short: "Forget a sync's snapshot: its next run sends every row and deletes nothing",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := openApp(ctx, g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if _, err := syncArgs(a.project, args, false); err != nil {
-				return err
-			}
-			if err := a.engine.Reset(ctx, args[0]); err != nil {
-				return err
-			}
-			if g.json {
-				return writeJSON(os.Stdout, map[string]any{"sync": args[0], "reset": true})
-			}
-			fmt.Printf("%s: snapshot reset; the next run sends every row and deletes nothing\n", args[0])
-			return nil
+			return withApp(g, func(ctx context.Context, a *app) error {
+				if _, err := syncArgs(a.project, args, false); err != nil {
+					return err
+				}
+				if err := a.engine.Reset(ctx, args[0]); err != nil {
+					return err
+				}
+				if g.json {
+					return writeJSON(os.Stdout, map[string]any{"sync": args[0], "reset": true})
+				}
+				fmt.Printf("%s: snapshot reset; the next run sends every row and deletes nothing\n", args[0])
+				return nil
+			})
 		},
 	}
 }
