@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/state"
 )
 
@@ -176,6 +178,17 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := loadProject(g)
+			var cerrs *config.Errors
+			if g.json && errors.As(err, &cerrs) {
+				list := make([]map[string]any, len(cerrs.List))
+				for i, e := range cerrs.List {
+					list[i] = map[string]any{"file": e.Pos.File, "line": e.Pos.Line, "column": e.Pos.Col, "message": e.Msg, "error": e.Error()}
+				}
+				if werr := writeJSON(os.Stdout, map[string]any{"valid": false, "errors": list}); werr != nil {
+					return werr
+				}
+				return &exitError{code: exitInvalid, err: errSilent}
+			}
 			if err != nil {
 				return err
 			}
