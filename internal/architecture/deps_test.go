@@ -1,0 +1,68 @@
+package architecture
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/riptide-data/riptide/"
+
+// rules: a package (by prefix) may import only the listed packages of
+// this module (by prefix). Packages not covered by a rule are free.
+var rules = []struct {
+	pkg     string
+	allowed []string
+}{
+	{"internal/value", nil},
+	{"internal/connector", []string{"internal/value"}},
+	{"internal/redact", nil},
+	{"internal/source/", []string{"internal/connector", "internal/value", "internal/source/"}},
+	{"internal/destination/", []string{"internal/connector", "internal/value", "internal/redact", "internal/destination/"}},
+	{"internal/delivery", []string{"internal/connector", "internal/value"}},
+	{"internal/diff", []string{"internal/value"}},
+	{"internal/state", nil},
+	{"internal/transform", []string{"internal/config", "internal/connector", "internal/value"}},
+	{"internal/config", []string{"internal/connector", "internal/redact", "internal/value"}},
+	// The engine is given its connectors; it never picks them itself.
+	{"internal/engine", []string{"internal/config", "internal/connector", "internal/delivery", "internal/diff", "internal/redact", "internal/state", "internal/transform", "internal/value"}},
+}
+
+func TestDependencyDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		for _, imp := range fields[1:] {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, module)
+			if strings.HasPrefix(dep, "cmd/") {
+				t.Errorf("%s imports %s: nothing imports the CLI", pkg, dep)
+			}
+			for _, r := range rules {
+				if pkg != r.pkg && !(strings.HasSuffix(r.pkg, "/") && strings.HasPrefix(pkg, r.pkg)) {
+					continue
+				}
+				checked++
+				ok := false
+				for _, a := range r.allowed {
+					if dep == a || strings.HasSuffix(a, "/") && strings.HasPrefix(dep, a) {
+						ok = true
+					}
+				}
+				if !ok {
+					t.Errorf("%s imports %s; it may import only %v", pkg, dep, r.allowed)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no dependency was checked: is the module path right?")
+	}
+}
