@@ -30,8 +30,9 @@ type Rows interface {
 	// error (see Err).
 	Next() bool
 	// Values returns the current row as canonical values (see package
-	// value). The slice and the values in it are valid until the next call
-	// to Next; callers copy what they keep.
+	// value). The slice is reused by the next call to Next; the values in
+	// it are the caller's to keep (a source copies driver buffers such as
+	// []byte before returning them), and nobody modifies them.
 	Values() []any
 	Err() error
 	Close() error

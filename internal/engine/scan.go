@@ -90,13 +90,9 @@ func (e *Engine) scan(ctx context.Context, model *config.Model, rows connector.R
 	}
 	for rows.Next() {
 		n++
-		for _, v := range rows.Values() {
-			if b, ok := v.([]byte); ok {
-				// Byte slices may be the driver's buffer, reused by Next.
-				v = append([]byte(nil), b...)
-			}
-			cur.vals = append(cur.vals, v)
-		}
+		// The values are ours to keep (connector.Rows); only the slice is
+		// reused.
+		cur.vals = append(cur.vals, rows.Values()...)
 		cur.rows++
 		if cur.rows == scanBatchRows {
 			send()
