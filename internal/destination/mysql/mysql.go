@@ -18,6 +18,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable"
 )
 
 const (
@@ -80,7 +81,7 @@ func newDestination(ctx context.Context, set connector.Settings, target connecto
 	if err != nil {
 		return nil, fmt.Errorf("mysql destination for sync %s: %w", target.Sync, err)
 	}
-	ident, err := resolveIdentifier(target)
+	ident, err := sqltable.ResolveIdentifier(target)
 	if err != nil {
 		return nil, fmt.Errorf("mysql destination for sync %s: %w", target.Sync, err)
 	}
@@ -164,33 +165,6 @@ func driverConfig(raw string) (*mysql.Config, error) {
 	return cfg, nil
 }
 
-// resolveIdentifier returns the sync's identifier columns: the declared
-// ones, or else the mapped fields named like the model's primary key.
-func resolveIdentifier(t connector.Target) ([]string, error) {
-	ident := t.Identifier
-	if len(ident) == 0 {
-		for _, pk := range t.PrimaryKey {
-			if slices.Contains(t.Fields, pk) {
-				ident = append(ident, pk)
-			}
-		}
-		if len(ident) == 0 {
-			return nil, fmt.Errorf("no mapped field is named like the model's primary key (%s), so the identifier cannot be defaulted: set identifier to the column(s) that identify a row of %s",
-				strings.Join(t.PrimaryKey, ", "), t.Object)
-		}
-	}
-	for _, c := range ident {
-		if !slices.Contains(t.Fields, c) {
-			return nil, fmt.Errorf("identifier column %q is not a mapped field; map it so inserted rows carry it", c)
-		}
-	}
-	if t.Mode == "mirror" && len(ident) != len(t.PrimaryKey) {
-		return nil, fmt.Errorf("mirror deletes rows by primary key, so the identifier (%s) must be one column per primary key column (%s), in the same order",
-			strings.Join(ident, ", "), strings.Join(t.PrimaryKey, ", "))
-	}
-	return ident, nil
-}
-
 func (d *destination) Write(ctx context.Context, b *connector.Batch) error {
 	if len(b.Records) == 0 {
 		return nil
@@ -210,15 +184,9 @@ func (d *destination) Write(ctx context.Context, b *connector.Batch) error {
 	defer func() { _ = tx.Rollback() }()
 
 	failed := map[int]string{}
-	recs := b.Records
-	// Consecutive records with the same op share statements; runs are
-	// applied in batch order so a batch means what its order says.
-	for start := 0; start < len(recs); {
-		end := start + 1
-		for end < len(recs) && recs[end].Op == recs[start].Op {
-			end++
-		}
-		run := recs[start:end]
+	// Runs of one op share statements and apply in batch order, so a
+	// batch means what its order says.
+	for start, run := range sqltable.Runs(b.Records) {
 		var missing []int
 		switch op := run[0].Op; op {
 		case connector.OpUpsert, connector.OpInsert:
@@ -234,9 +202,8 @@ func (d *destination) Write(ctx context.Context, b *connector.Batch) error {
 			return classify(ctx, fmt.Errorf("%s %d records into %s: %w", run[0].Op, len(run), d.table, err))
 		}
 		for _, i := range missing {
-			failed[start+i] = fmt.Sprintf("no row of %s matches identifier %s", d.table, identText(d.ident, run[i]))
+			failed[start+i] = sqltable.NoMatch(d.table.String(), d.ident, run[i])
 		}
-		start = end
 	}
 	if err := tx.Commit(); err != nil {
 		return classify(ctx, fmt.Errorf("commit batch %d: %w", b.Seq, err))
@@ -296,16 +263,6 @@ func classify(ctx context.Context, err error) error {
 		Retryable: retryableErrors[me.Number],
 		Auth:      authErrors[me.Number],
 	}
-}
-
-// identText renders a record's identifier for a message.
-func identText(ident []string, r connector.Record) string {
-	parts := make([]string, len(ident))
-	for i, c := range ident {
-		v, _ := r.Field(c)
-		parts[i] = fmt.Sprintf("%s=%v", c, v)
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // ensureTable returns the table's columns, creating the table first when

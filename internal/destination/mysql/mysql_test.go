@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable/sqltabletest"
 	"github.com/riptide-data/riptide/internal/testsvc"
 	"github.com/riptide-data/riptide/internal/value"
 )
@@ -47,21 +48,11 @@ func setup(t *testing.T, ddl ...string) fixture {
 
 func (f fixture) open(t *testing.T, settings connector.Settings, target connector.Target) connector.Destination {
 	t.Helper()
-	d, err := f.build(settings, target)
-	if err != nil {
-		t.Fatalf("new destination: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return sqltabletest.Open(t, Plugin(), f.url, settings, target)
 }
 
 func (f fixture) build(settings connector.Settings, target connector.Target) (connector.Destination, error) {
-	p := Plugin()
-	set := connector.Settings{"url": f.url}
-	for k, v := range settings {
-		set[k] = v
-	}
-	return p.New(context.Background(), p.Spec.WithDefaults(set), target, "")
+	return sqltabletest.Build(Plugin(), f.url, settings, target)
 }
 
 // dump returns the query's rows as text, NULL as "<null>".
@@ -98,30 +89,13 @@ func (f fixture) dump(t *testing.T, query string) [][]string {
 	return out
 }
 
-func rec(op connector.Op, key string, fields ...any) connector.Record {
-	r := connector.Record{Op: op, Key: key, KeyParts: []string{key}}
-	for i := 0; i < len(fields); i += 2 {
-		r.Fields = append(r.Fields, connector.FieldValue{Name: fields[i].(string), Value: fields[i+1]})
-	}
-	return r
-}
-
-func user(op connector.Op, id int64, email, plan any) connector.Record {
-	return rec(op, fmt.Sprint(id), "id", id, "email", email, "plan", plan)
-}
-
-func del(keyParts ...string) connector.Record {
-	return connector.Record{Op: connector.OpDelete, Key: value.JoinKey(keyParts), KeyParts: keyParts}
-}
-
-func batch(recs ...connector.Record) *connector.Batch {
-	return &connector.Batch{Seq: 1, Records: recs}
-}
-
-var usersTarget = connector.Target{
-	Sync: "users_to_table", RunID: "run1", Mode: "mirror", Object: "users",
-	Fields: []string{"id", "email", "plan"}, PrimaryKey: []string{"id"},
-}
+var (
+	rec         = sqltabletest.Rec
+	user        = sqltabletest.User
+	del         = sqltabletest.Del
+	batch       = sqltabletest.Batch
+	usersTarget = sqltabletest.UsersTarget()
+)
 
 const usersDDL = `CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT NOT NULL, plan TEXT, score INT)`
 

@@ -11,26 +11,21 @@ import (
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
 // insert writes recs with multi-row INSERT statements; upsert adds ON
 // DUPLICATE KEY UPDATE of every other mapped column.
 func (d *destination) insert(ctx context.Context, tx *sql.Tx, recs []connector.Record, upsert bool) error {
-	perStmt := d.maxParams / len(d.fields)
-	for len(recs) > 0 {
-		n := min(len(recs), perStmt)
-		args := make([]any, 0, n*len(d.fields))
-		for i := range recs[:n] {
-			var err error
-			if args, err = d.appendFieldArgs(args, &recs[i]); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, d.insertSQL(n, upsert), args...); err != nil {
+	for chunk := range slices.Chunk(recs, d.maxParams/len(d.fields)) {
+		args, err := d.fieldArgs(chunk)
+		if err != nil {
 			return err
 		}
-		recs = recs[n:]
+		if _, err := tx.ExecContext(ctx, d.insertSQL(len(chunk), upsert), args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -40,12 +35,7 @@ func (d *destination) insertSQL(rows int, upsert bool) string {
 	b.WriteString("INSERT INTO ")
 	b.WriteString(d.table.String())
 	b.WriteString(" (")
-	for i, f := range d.fields {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quote(f))
-	}
+	b.WriteString(quoteList(d.fields))
 	b.WriteString(") VALUES ")
 	row := "(" + strings.Repeat("?, ", len(d.fields)-1) + "?)"
 	for r := range rows {
@@ -58,7 +48,7 @@ func (d *destination) insertSQL(rows int, upsert bool) string {
 		return b.String()
 	}
 	b.WriteString(" ON DUPLICATE KEY UPDATE ")
-	rest := d.nonIdent()
+	rest := sqltable.NonIdent(d.fields, d.ident)
 	if len(rest) == 0 {
 		// Only the identifier is mapped: a no-op assignment makes a
 		// duplicate a success rather than an error.
@@ -82,15 +72,11 @@ func (d *destination) insertSQL(rows int, upsert bool) string {
 // records that matched no row.
 func (d *destination) update(ctx context.Context, tx *sql.Tx, cols map[string]column, recs []connector.Record) ([]int, error) {
 	var missing []int
-	perStmt := d.maxParams / len(d.fields)
-	for base := 0; base < len(recs); base += perStmt {
-		chunk := recs[base:min(len(recs), base+perStmt)]
-		args := make([]any, 0, len(chunk)*len(d.fields))
-		for i := range chunk {
-			var err error
-			if args, err = d.appendFieldArgs(args, &chunk[i]); err != nil {
-				return nil, err
-			}
+	base := 0
+	for chunk := range slices.Chunk(recs, d.maxParams/len(d.fields)) {
+		args, err := d.fieldArgs(chunk)
+		if err != nil {
+			return nil, err
 		}
 		matched, err := d.matched(ctx, tx, cols, len(chunk), args)
 		if err != nil {
@@ -101,7 +87,8 @@ func (d *destination) update(ctx context.Context, tx *sql.Tx, cols map[string]co
 				missing = append(missing, base+i)
 			}
 		}
-		if len(d.nonIdent()) == 0 {
+		base += len(chunk)
+		if len(sqltable.NonIdent(d.fields, d.ident)) == 0 {
 			continue // nothing to set
 		}
 		if _, err := tx.ExecContext(ctx, d.updateSQL(len(chunk), cols), args...); err != nil {
@@ -146,14 +133,14 @@ func (d *destination) updateSQL(rows int, cols map[string]column) string {
 	b.WriteString(" ON ")
 	b.WriteString(d.joinOn(cols))
 	b.WriteString(" SET ")
-	for i, f := range d.nonIdent() {
+	for i, f := range sqltable.NonIdent(d.fields, d.ident) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("t.")
 		b.WriteString(quote(f))
 		b.WriteString(" = v.c")
-		b.WriteString(strconv.Itoa(d.fieldIndex(f)))
+		b.WriteString(strconv.Itoa(slices.Index(d.fields, f)))
 	}
 	return b.String()
 }
@@ -196,7 +183,7 @@ func (d *destination) joinOn(cols map[string]column) string {
 		b.WriteString("t.")
 		b.WriteString(quote(c))
 		b.WriteString(" = ")
-		v := "v.c" + strconv.Itoa(d.fieldIndex(c))
+		v := "v.c" + strconv.Itoa(slices.Index(d.fields, c))
 		col := cols[strings.ToLower(c)]
 		if col.Charset != "" && col.Collation != "" && plainName(col.Charset) && plainName(col.Collation) {
 			v = "CONVERT(" + v + " USING " + col.Charset + ") COLLATE " + col.Collation
@@ -221,27 +208,16 @@ func plainName(s string) bool {
 // delete removes the rows whose identifier columns hold each record's
 // primary key parts, in order.
 func (d *destination) delete(ctx context.Context, tx *sql.Tx, cols map[string]column, recs []connector.Record) error {
-	perStmt := d.maxParams / len(d.ident)
-	for len(recs) > 0 {
-		n := min(len(recs), perStmt)
-		args := make([]any, 0, n*len(d.ident))
-		for _, r := range recs[:n] {
-			if len(r.KeyParts) != len(d.ident) {
-				return &connector.RequestError{Message: fmt.Sprintf(
-					"delete of key %q: the key has %d part(s) but the identifier has %d column(s)", r.Key, len(r.KeyParts), len(d.ident))}
-			}
-			for i, part := range r.KeyParts {
-				a, err := keyArg(part, cols[strings.ToLower(d.ident[i])])
-				if err != nil {
-					return &connector.RequestError{Message: fmt.Sprintf("delete of key %q: %v", r.Key, err)}
-				}
-				args = append(args, a)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, d.deleteSQL(n), args...); err != nil {
+	for chunk := range slices.Chunk(recs, d.maxParams/len(d.ident)) {
+		args, err := sqltable.KeyArgs(chunk, d.ident, func(i int, part string) (any, error) {
+			return keyArg(part, cols[strings.ToLower(d.ident[i])])
+		})
+		if err != nil {
 			return err
 		}
-		recs = recs[n:]
+		if _, err := tx.ExecContext(ctx, d.deleteSQL(len(chunk)), args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -258,12 +234,7 @@ func (d *destination) deleteSQL(rows int) string {
 		b.WriteByte('(')
 		tuple = "(" + strings.Repeat("?, ", len(d.ident)-1) + "?)"
 	}
-	for i, c := range d.ident {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quote(c))
-	}
+	b.WriteString(quoteList(d.ident))
 	if len(d.ident) > 1 {
 		b.WriteByte(')')
 	}
@@ -278,30 +249,9 @@ func (d *destination) deleteSQL(rows int) string {
 	return b.String()
 }
 
-// appendFieldArgs appends a record's mapped field values in mapping order.
-func (d *destination) appendFieldArgs(args []any, r *connector.Record) ([]any, error) {
-	for i, f := range d.fields {
-		v, err := fieldValue(r, i, f)
-		if err != nil {
-			return nil, &connector.RequestError{Message: err.Error()}
-		}
-		args = append(args, arg(v))
-	}
-	return args, nil
-}
-
-func (d *destination) nonIdent() []string {
-	var rest []string
-	for _, f := range d.fields {
-		if !slices.Contains(d.ident, f) {
-			rest = append(rest, f)
-		}
-	}
-	return rest
-}
-
-func (d *destination) fieldIndex(name string) int {
-	return slices.Index(d.fields, name)
+// fieldArgs returns recs' mapped field values in mapping order.
+func (d *destination) fieldArgs(recs []connector.Record) ([]any, error) {
+	return sqltable.FieldArgs(recs, d.fields, func(_ int, v any) any { return arg(v) })
 }
 
 // arg converts a canonical value into a bind argument. The driver binds

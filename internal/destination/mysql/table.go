@@ -2,13 +2,14 @@ package mysql
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
@@ -30,54 +31,14 @@ func quote(name string) string {
 // a dot is written "`my.table`"; a doubled backtick inside backticks is a
 // backtick.
 func parseObject(obj, defaultDB string) (tableName, error) {
-	var parts []string
-	for s := obj; ; {
-		var part string
-		if strings.HasPrefix(s, "`") {
-			var b strings.Builder
-			i := 1
-			for ; i < len(s); i++ {
-				if s[i] != '`' {
-					b.WriteByte(s[i])
-					continue
-				}
-				if i+1 < len(s) && s[i+1] == '`' {
-					b.WriteByte('`')
-					i++
-					continue
-				}
-				break
-			}
-			if i >= len(s) {
-				return tableName{}, fmt.Errorf("object %q: unterminated quoted name", obj)
-			}
-			part, s = b.String(), s[i+1:]
-			if s != "" && s[0] != '.' {
-				return tableName{}, fmt.Errorf("object %q: unexpected text after a quoted name", obj)
-			}
-		} else {
-			i := strings.IndexByte(s, '.')
-			if i < 0 {
-				i = len(s)
-			}
-			part, s = s[:i], s[i:]
-		}
-		if part == "" {
-			return tableName{}, fmt.Errorf("object %q: empty table or database name; set object to \"table\" or \"database.table\"", obj)
-		}
-		parts = append(parts, part)
-		if s == "" {
-			break
-		}
-		s = s[1:] // the dot
+	db, name, err := sqltable.ParseObject(obj, '`', "database")
+	if err != nil {
+		return tableName{}, err
 	}
-	switch len(parts) {
-	case 1:
-		return tableName{DB: defaultDB, Name: parts[0]}, nil
-	case 2:
-		return tableName{DB: parts[0], Name: parts[1]}, nil
+	if db == "" {
+		db = defaultDB
 	}
-	return tableName{}, fmt.Errorf("object %q: want \"table\" or \"database.table\"", obj)
+	return tableName{DB: db, Name: name}, nil
 }
 
 // column is what the writer needs to know of a table column.
@@ -178,14 +139,7 @@ func (d *destination) hasUniqueKey(ctx context.Context) (bool, error) {
 	for i, c := range d.ident {
 		want[i] = strings.ToLower(c)
 	}
-	slices.Sort(want)
-	for _, cols := range keys {
-		slices.Sort(cols)
-		if slices.Equal(cols, want) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return sqltable.HasKey(slices.Collect(maps.Values(keys)), want), nil
 }
 
 // create runs CREATE TABLE IF NOT EXISTS with a column per mapped field,
@@ -205,29 +159,13 @@ func (d *destination) create(ctx context.Context, recs []connector.Record) error
 		}
 		b.WriteString(quote(f))
 		b.WriteByte(' ')
-		b.WriteString(sqlType(firstNonNull(recs, i, f), slices.Contains(d.ident, f)))
+		b.WriteString(sqlType(sqltable.FirstNonNull(recs, i, f), slices.Contains(d.ident, f)))
 	}
 	b.WriteString(", PRIMARY KEY (")
-	for i, c := range d.ident {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quote(c))
-	}
+	b.WriteString(quoteList(d.ident))
 	b.WriteString(")) DEFAULT CHARSET=utf8mb4")
 	if _, err := d.db.ExecContext(ctx, b.String()); err != nil {
 		return fmt.Errorf("create table %s: %w", d.table, err)
-	}
-	return nil
-}
-
-// firstNonNull returns the first non-null value of field (at position i in
-// the mapping) among recs, or nil.
-func firstNonNull(recs []connector.Record, i int, field string) any {
-	for _, r := range recs {
-		if v, err := fieldValue(&r, i, field); err == nil && v != nil {
-			return v
-		}
 	}
 	return nil
 }
@@ -269,19 +207,4 @@ func quoteList(names []string) string {
 		q[i] = quote(n)
 	}
 	return strings.Join(q, ", ")
-}
-
-var errNoField = errors.New("record lacks a mapped field")
-
-// fieldValue returns the value of the mapped field at position i of the
-// mapping; records carry their fields in mapping order, and a lookup by
-// name covers one that does not.
-func fieldValue(r *connector.Record, i int, name string) (any, error) {
-	if i < len(r.Fields) && r.Fields[i].Name == name {
-		return r.Fields[i].Value, nil
-	}
-	if v, ok := r.Field(name); ok {
-		return v, nil
-	}
-	return nil, fmt.Errorf("%w %q (key %s)", errNoField, name, r.Key)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable/sqltabletest"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
@@ -89,17 +90,11 @@ func TestCreateTableRoundTrip(t *testing.T) {
 		{Name: "note", Value: ""},
 		{Name: "empty", Value: "now set"},
 	}
-	names := make([]string, len(first))
-	for i, fv := range first {
-		names[i] = fv.Name
-	}
+	names := sqltabletest.Names(first)
 	target := connector.Target{Sync: "all_types", RunID: "r", Mode: "upsert", Object: "all_types",
 		Fields: names, PrimaryKey: []string{"id"}}
 	d := f.open(t, connector.Settings{"create_table": true}, target)
-	nulls := make([]connector.FieldValue, len(first))
-	for i, fv := range first {
-		nulls[i] = connector.FieldValue{Name: fv.Name}
-	}
+	nulls := sqltabletest.Nulls(first)
 	nulls[0].Value = "k-2"
 	ctx := context.Background()
 	if err := d.Write(ctx, batch(

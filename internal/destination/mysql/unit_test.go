@@ -60,37 +60,6 @@ func TestDriverConfig(t *testing.T) {
 	}
 }
 
-func TestParseObject(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    tableName
-		wantErr bool
-	}{
-		{in: "users", want: tableName{"app", "users"}},
-		{in: "crm.users", want: tableName{"crm", "users"}},
-		{in: "`my.table`", want: tableName{"app", "my.table"}},
-		{in: "crm.`odd.name`", want: tableName{"crm", "odd.name"}},
-		{in: "`a``b`.`c d`", want: tableName{"a`b", "c d"}},
-		{in: "", wantErr: true},
-		{in: "a.", wantErr: true},
-		{in: "a.b.c", wantErr: true},
-		{in: "`open", wantErr: true},
-		{in: "`a`b", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := parseObject(tt.in, "app")
-		if tt.wantErr {
-			if err == nil {
-				t.Errorf("parseObject(%q) = %v, want an error", tt.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("parseObject(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestSQL(t *testing.T) {
 	d := &destination{
 		table:  tableName{"app", "a`b"},
@@ -210,34 +179,6 @@ func TestClassify(t *testing.T) {
 		}
 		if diff := cmp.Diff(tt.want, re); diff != "" {
 			t.Errorf("classify(%v) (-want +got):\n%s", tt.err, diff)
-		}
-	}
-}
-
-func TestResolveIdentifier(t *testing.T) {
-	tests := []struct {
-		name   string
-		target connector.Target
-		want   []string
-		err    string
-	}{
-		{"default from the primary key", connector.Target{Mode: "upsert", Fields: []string{"email", "id"}, PrimaryKey: []string{"id"}}, []string{"id"}, ""},
-		{"composite default in key order", connector.Target{Mode: "mirror", Fields: []string{"b", "x", "a"}, PrimaryKey: []string{"a", "b"}}, []string{"a", "b"}, ""},
-		{"declared", connector.Target{Mode: "upsert", Fields: []string{"email", "id"}, PrimaryKey: []string{"id"}, Identifier: []string{"email"}}, []string{"email"}, ""},
-		{"no default", connector.Target{Mode: "upsert", Fields: []string{"email"}, PrimaryKey: []string{"id"}}, nil, "set identifier"},
-		{"declared but not mapped", connector.Target{Mode: "upsert", Fields: []string{"email"}, PrimaryKey: []string{"id"}, Identifier: []string{"id"}}, nil, `identifier column "id" is not a mapped field`},
-		{"mirror with a partial key", connector.Target{Mode: "mirror", Fields: []string{"a"}, PrimaryKey: []string{"a", "b"}}, nil, "one column per primary key column"},
-	}
-	for _, tt := range tests {
-		got, err := resolveIdentifier(tt.target)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%s: err = %v, want %q", tt.name, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || !cmp.Equal(got, tt.want) {
-			t.Errorf("%s: got %v, %v; want %v", tt.name, got, err, tt.want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable"
 )
 
 const (
@@ -78,7 +79,7 @@ func newDestination(ctx context.Context, set connector.Settings, target connecto
 	if err != nil {
 		return nil, fmt.Errorf("postgres destination for sync %s: %w", target.Sync, err)
 	}
-	ident, err := resolveIdentifier(target)
+	ident, err := sqltable.ResolveIdentifier(target)
 	if err != nil {
 		return nil, fmt.Errorf("postgres destination for sync %s: %w", target.Sync, err)
 	}
@@ -115,33 +116,6 @@ func newDestination(ctx context.Context, set connector.Settings, target connecto
 	return d, nil
 }
 
-// resolveIdentifier returns the sync's identifier columns: the declared
-// ones, or else the mapped fields named like the model's primary key.
-func resolveIdentifier(t connector.Target) ([]string, error) {
-	ident := t.Identifier
-	if len(ident) == 0 {
-		for _, pk := range t.PrimaryKey {
-			if slices.Contains(t.Fields, pk) {
-				ident = append(ident, pk)
-			}
-		}
-		if len(ident) == 0 {
-			return nil, fmt.Errorf("no mapped field is named like the model's primary key (%s), so the identifier cannot be defaulted: set identifier to the column(s) that identify a row of %s",
-				strings.Join(t.PrimaryKey, ", "), t.Object)
-		}
-	}
-	for _, c := range ident {
-		if !slices.Contains(t.Fields, c) {
-			return nil, fmt.Errorf("identifier column %q is not a mapped field; map it so inserted rows carry it", c)
-		}
-	}
-	if t.Mode == "mirror" && len(ident) != len(t.PrimaryKey) {
-		return nil, fmt.Errorf("mirror deletes rows by primary key, so the identifier (%s) must be one column per primary key column (%s), in the same order",
-			strings.Join(ident, ", "), strings.Join(t.PrimaryKey, ", "))
-	}
-	return ident, nil
-}
-
 func (d *destination) Write(ctx context.Context, b *connector.Batch) error {
 	if len(b.Records) == 0 {
 		return nil
@@ -161,15 +135,9 @@ func (d *destination) Write(ctx context.Context, b *connector.Batch) error {
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
 	failed := map[int]string{}
-	recs := b.Records
-	// Consecutive records with the same op share statements; runs are
-	// applied in batch order so a batch means what its order says.
-	for start := 0; start < len(recs); {
-		end := start + 1
-		for end < len(recs) && recs[end].Op == recs[start].Op {
-			end++
-		}
-		run := recs[start:end]
+	// Runs of one op share statements and apply in batch order, so a
+	// batch means what its order says.
+	for start, run := range sqltable.Runs(b.Records) {
 		var missing []int
 		switch op := run[0].Op; op {
 		case connector.OpUpsert, connector.OpInsert:
@@ -185,9 +153,8 @@ func (d *destination) Write(ctx context.Context, b *connector.Batch) error {
 			return classify(ctx, fmt.Errorf("%s %d records into %s: %w", run[0].Op, len(run), d.table, err))
 		}
 		for _, i := range missing {
-			failed[start+i] = fmt.Sprintf("no row of %s matches identifier %s", d.table, identText(d.ident, run[i]))
+			failed[start+i] = sqltable.NoMatch(d.table.String(), d.ident, run[i])
 		}
-		start = end
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return classify(ctx, fmt.Errorf("commit batch %d: %w", b.Seq, err))
@@ -245,17 +212,6 @@ func retryable(code string) bool {
 		return true
 	}
 	return false
-}
-
-// identText renders a record's identifier for a message: the identifier
-// values for records with fields, the key for deletes.
-func identText(ident []string, r connector.Record) string {
-	parts := make([]string, len(ident))
-	for i, c := range ident {
-		v, _ := r.Field(c)
-		parts[i] = fmt.Sprintf("%s=%v", c, v)
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // ensureTable returns the table's columns, creating the table first when

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable/sqltabletest"
 	"github.com/riptide-data/riptide/internal/testsvc"
 	"github.com/riptide-data/riptide/internal/value"
 )
@@ -43,21 +44,11 @@ func setup(t *testing.T, ddl ...string) fixture {
 
 func (f fixture) open(t *testing.T, settings connector.Settings, target connector.Target) connector.Destination {
 	t.Helper()
-	d, err := f.build(settings, target)
-	if err != nil {
-		t.Fatalf("new destination: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return sqltabletest.Open(t, Plugin(), f.url, settings, target)
 }
 
 func (f fixture) build(settings connector.Settings, target connector.Target) (connector.Destination, error) {
-	p := Plugin()
-	set := connector.Settings{"url": f.url}
-	for k, v := range settings {
-		set[k] = v
-	}
-	return p.New(context.Background(), p.Spec.WithDefaults(set), target, "")
+	return sqltabletest.Build(Plugin(), f.url, settings, target)
 }
 
 // dump returns the query's rows as text, NULL as "<null>"; the query
@@ -91,30 +82,13 @@ func (f fixture) dump(t *testing.T, sql string) [][]string {
 	return out
 }
 
-func rec(op connector.Op, key string, fields ...any) connector.Record {
-	r := connector.Record{Op: op, Key: key, KeyParts: []string{key}}
-	for i := 0; i < len(fields); i += 2 {
-		r.Fields = append(r.Fields, connector.FieldValue{Name: fields[i].(string), Value: fields[i+1]})
-	}
-	return r
-}
-
-func user(op connector.Op, id int64, email, plan any) connector.Record {
-	return rec(op, fmt.Sprint(id), "id", id, "email", email, "plan", plan)
-}
-
-func del(keyParts ...string) connector.Record {
-	return connector.Record{Op: connector.OpDelete, Key: value.JoinKey(keyParts), KeyParts: keyParts}
-}
-
-func batch(recs ...connector.Record) *connector.Batch {
-	return &connector.Batch{Seq: 1, Records: recs}
-}
-
-var usersTarget = connector.Target{
-	Sync: "users_to_table", RunID: "run1", Mode: "mirror", Object: "users",
-	Fields: []string{"id", "email", "plan"}, PrimaryKey: []string{"id"},
-}
+var (
+	rec         = sqltabletest.Rec
+	user        = sqltabletest.User
+	del         = sqltabletest.Del
+	batch       = sqltabletest.Batch
+	usersTarget = sqltabletest.UsersTarget()
+)
 
 const usersDDL = `CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, plan text, score int)`
 
@@ -240,17 +214,11 @@ func TestCreateTableRoundTrip(t *testing.T) {
 		{Name: "note", Value: "multi\nline 'quoted' \"text\" ✓"},
 		{Name: "empty", Value: nil},
 	}
-	names := make([]string, len(fields))
-	for i, fv := range fields {
-		names[i] = fv.Name
-	}
+	names := sqltabletest.Names(fields)
 	target := connector.Target{Sync: "all_types", RunID: "r", Mode: "upsert", Object: "all_types",
 		Fields: names, PrimaryKey: []string{"id"}}
 	d := f.open(t, connector.Settings{"create_table": true}, target)
-	nulls := make([]connector.FieldValue, len(fields))
-	for i, fv := range fields {
-		nulls[i] = connector.FieldValue{Name: fv.Name}
-	}
+	nulls := sqltabletest.Nulls(fields)
 	nulls[0].Value = "k-2"
 	err := d.Write(context.Background(), batch(
 		connector.Record{Op: "upsert", Key: "k-1", KeyParts: []string{"k-1"}, Fields: fields},

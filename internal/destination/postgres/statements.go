@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
@@ -22,20 +23,14 @@ import (
 // insert writes recs with multi-row INSERT statements; upsert adds ON
 // CONFLICT on the identifier, updating every other mapped column.
 func (d *destination) insert(ctx context.Context, tx pgx.Tx, cols map[string]column, recs []connector.Record, upsert bool) error {
-	perStmt := d.maxParams / len(d.fields)
-	for len(recs) > 0 {
-		n := min(len(recs), perStmt)
-		args := make([]any, 0, n*len(d.fields))
-		for i := range recs[:n] {
-			var err error
-			if args, err = d.appendFieldArgs(args, &recs[i], cols); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, d.insertSQL(n, upsert), args...); err != nil {
+	for chunk := range slices.Chunk(recs, d.maxParams/len(d.fields)) {
+		args, err := d.fieldArgs(chunk, cols)
+		if err != nil {
 			return err
 		}
-		recs = recs[n:]
+		if _, err := tx.Exec(ctx, d.insertSQL(len(chunk), upsert), args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -47,29 +42,15 @@ func (d *destination) insertSQL(rows int, upsert bool) string {
 	b.WriteString(" (")
 	writeIdents(&b, d.fields)
 	b.WriteString(") VALUES ")
-	p := 0
-	for r := range rows {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for i := range d.fields {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			p++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(p))
-		}
-		b.WriteByte(')')
-	}
+	// No casts: the target columns type the parameters.
+	writeRows(&b, rows, d.fields, nil, false)
 	if !upsert {
 		return b.String()
 	}
 	b.WriteString(" ON CONFLICT (")
 	writeIdents(&b, d.ident)
 	b.WriteString(") DO ")
-	rest := d.nonIdent()
+	rest := sqltable.NonIdent(d.fields, d.ident)
 	if len(rest) == 0 {
 		b.WriteString("NOTHING")
 		return b.String()
@@ -92,15 +73,11 @@ func (d *destination) insertSQL(rows int, upsert bool) string {
 // that matched no row.
 func (d *destination) update(ctx context.Context, tx pgx.Tx, cols map[string]column, recs []connector.Record) ([]int, error) {
 	var missing []int
-	perStmt := d.maxParams / len(d.fields)
-	for base := 0; base < len(recs); base += perStmt {
-		chunk := recs[base:min(len(recs), base+perStmt)]
-		args := make([]any, 0, len(chunk)*len(d.fields))
-		for i := range chunk {
-			var err error
-			if args, err = d.appendFieldArgs(args, &chunk[i], cols); err != nil {
-				return nil, err
-			}
+	base := 0
+	for chunk := range slices.Chunk(recs, d.maxParams/len(d.fields)) {
+		args, err := d.fieldArgs(chunk, cols)
+		if err != nil {
+			return nil, err
 		}
 		rows, err := tx.Query(ctx, d.updateSQL(len(chunk), cols), args...)
 		if err != nil {
@@ -119,6 +96,7 @@ func (d *destination) update(ctx context.Context, tx pgx.Tx, cols map[string]col
 				missing = append(missing, base+i)
 			}
 		}
+		base += len(chunk)
 	}
 	return missing, nil
 }
@@ -133,7 +111,7 @@ func (d *destination) updateSQL(rows int, cols map[string]column) string {
 	b.WriteString("UPDATE ")
 	b.WriteString(d.table.String())
 	b.WriteString(" AS t SET ")
-	rest := d.nonIdent()
+	rest := sqltable.NonIdent(d.fields, d.ident)
 	if len(rest) == 0 {
 		// Nothing but the identifier is mapped: a no-op assignment keeps
 		// the statement valid and still reports which rows matched.
@@ -145,38 +123,12 @@ func (d *destination) updateSQL(rows int, cols map[string]column) string {
 		}
 		b.WriteString(pgx.Identifier{f}.Sanitize())
 		b.WriteString(" = v.c")
-		b.WriteString(strconv.Itoa(d.fieldIndex(f)))
+		b.WriteString(strconv.Itoa(slices.Index(d.fields, f)))
 	}
-	b.WriteString(" FROM (VALUES ")
-	p := 0
-	for r := range rows {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		b.WriteString(strconv.Itoa(r))
-		for _, f := range d.fields {
-			p++
-			b.WriteString(", ")
-			writeCastParam(&b, p, cols[f])
-		}
-		b.WriteByte(')')
-	}
-	b.WriteString(") AS v(o")
-	for i := range d.fields {
-		b.WriteString(", c")
-		b.WriteString(strconv.Itoa(i))
-	}
-	b.WriteString(") WHERE ")
-	for i, c := range d.ident {
-		if i > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString("t.")
-		b.WriteString(pgx.Identifier{c}.Sanitize())
-		b.WriteString(" = v.c")
-		b.WriteString(strconv.Itoa(d.fieldIndex(c)))
-	}
+	b.WriteString(" FROM ")
+	writeValuesTable(&b, rows, d.fields, cols, true)
+	b.WriteString(" WHERE ")
+	d.writeIdentMatch(&b, func(i int) int { return slices.Index(d.fields, d.ident[i]) })
 	b.WriteString(" RETURNING v.o")
 	return b.String()
 }
@@ -184,27 +136,16 @@ func (d *destination) updateSQL(rows int, cols map[string]column) string {
 // delete removes the rows whose identifier columns hold each record's
 // primary key parts, in order.
 func (d *destination) delete(ctx context.Context, tx pgx.Tx, cols map[string]column, recs []connector.Record) error {
-	perStmt := d.maxParams / len(d.ident)
-	for len(recs) > 0 {
-		n := min(len(recs), perStmt)
-		args := make([]any, 0, n*len(d.ident))
-		for _, r := range recs[:n] {
-			if len(r.KeyParts) != len(d.ident) {
-				return &connector.RequestError{Message: fmt.Sprintf(
-					"delete of key %q: the key has %d part(s) but the identifier has %d column(s)", r.Key, len(r.KeyParts), len(d.ident))}
-			}
-			for i, part := range r.KeyParts {
-				a, err := keyArg(part, cols[d.ident[i]])
-				if err != nil {
-					return &connector.RequestError{Message: fmt.Sprintf("delete of key %q: %v", r.Key, err)}
-				}
-				args = append(args, a)
-			}
-		}
-		if _, err := tx.Exec(ctx, d.deleteSQL(n, cols), args...); err != nil {
+	for chunk := range slices.Chunk(recs, d.maxParams/len(d.ident)) {
+		args, err := sqltable.KeyArgs(chunk, d.ident, func(i int, part string) (any, error) {
+			return keyArg(part, cols[d.ident[i]])
+		})
+		if err != nil {
 			return err
 		}
-		recs = recs[n:]
+		if _, err := tx.Exec(ctx, d.deleteSQL(len(chunk), cols), args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -217,31 +158,63 @@ func (d *destination) deleteSQL(rows int, cols map[string]column) string {
 	var b strings.Builder
 	b.WriteString("DELETE FROM ")
 	b.WriteString(d.table.String())
-	b.WriteString(" AS t USING (VALUES ")
+	b.WriteString(" AS t USING ")
+	writeValuesTable(&b, rows, d.ident, cols, false)
+	b.WriteString(" WHERE ")
+	d.writeIdentMatch(&b, func(i int) int { return i })
+	return b.String()
+}
+
+// writeValuesTable writes a VALUES list and its alias:
+//
+//	(VALUES (0, $1::int, $2::text), (1, $3::int, $4::text)) AS v(o, c0, c1)
+//
+// with the rows of writeRows.
+func writeValuesTable(b *strings.Builder, rows int, names []string, cols map[string]column, pos bool) {
+	b.WriteString("(VALUES ")
+	writeRows(b, rows, names, cols, pos)
+	b.WriteString(") AS v(")
+	if pos {
+		b.WriteString("o")
+	}
+	for i := range names {
+		if pos || i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("c")
+		b.WriteString(strconv.Itoa(i))
+	}
+	b.WriteByte(')')
+}
+
+// writeRows writes rows tuples of parameters numbered from $1, one per
+// named column, cast to the type cols gives that column (none when cols
+// has no type for it), each led by the row's position when pos is set.
+func writeRows(b *strings.Builder, rows int, names []string, cols map[string]column, pos bool) {
 	p := 0
 	for r := range rows {
 		if r > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for i, c := range d.ident {
-			p++
-			if i > 0 {
+		if pos {
+			b.WriteString(strconv.Itoa(r))
+		}
+		for i, n := range names {
+			if pos || i > 0 {
 				b.WriteString(", ")
 			}
-			writeCastParam(&b, p, cols[c])
+			p++
+			writeCastParam(b, p, cols[n])
 		}
 		b.WriteByte(')')
 	}
-	b.WriteString(") AS v(")
-	for i := range d.ident {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("c")
-		b.WriteString(strconv.Itoa(i))
-	}
-	b.WriteString(") WHERE ")
+}
+
+// writeIdentMatch writes t."a" = v.c0 AND …, each identifier column
+// against the column of v that at gives for its position in the
+// identifier.
+func (d *destination) writeIdentMatch(b *strings.Builder, at func(i int) int) {
 	for i, c := range d.ident {
 		if i > 0 {
 			b.WriteString(" AND ")
@@ -249,9 +222,8 @@ func (d *destination) deleteSQL(rows int, cols map[string]column) string {
 		b.WriteString("t.")
 		b.WriteString(pgx.Identifier{c}.Sanitize())
 		b.WriteString(" = v.c")
-		b.WriteString(strconv.Itoa(i))
+		b.WriteString(strconv.Itoa(at(i)))
 	}
-	return b.String()
 }
 
 // writeCastParam writes "$p::type": parameters in a VALUES list get no
@@ -274,36 +246,10 @@ func writeIdents(b *strings.Builder, names []string) {
 	}
 }
 
-// appendFieldArgs appends a record's mapped field values, in mapping
-// order, converted for their columns.
-func (d *destination) appendFieldArgs(args []any, r *connector.Record, cols map[string]column) ([]any, error) {
-	for i, f := range d.fields {
-		v, err := fieldValue(r, i, f)
-		if err != nil {
-			return nil, &connector.RequestError{Message: err.Error()}
-		}
-		args = append(args, arg(v, cols[f]))
-	}
-	return args, nil
-}
-
-func (d *destination) nonIdent() []string {
-	var rest []string
-	for _, f := range d.fields {
-		if !slices.Contains(d.ident, f) {
-			rest = append(rest, f)
-		}
-	}
-	return rest
-}
-
-func (d *destination) fieldIndex(name string) int {
-	for i, f := range d.fields {
-		if f == name {
-			return i
-		}
-	}
-	return -1
+// fieldArgs returns recs' mapped field values, in mapping order,
+// converted for their columns.
+func (d *destination) fieldArgs(recs []connector.Record, cols map[string]column) ([]any, error) {
+	return sqltable.FieldArgs(recs, d.fields, func(i int, v any) any { return arg(v, cols[d.fields[i]]) })
 }
 
 // arg converts a canonical value into a bind argument for a column.

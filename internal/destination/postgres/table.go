@@ -2,15 +2,14 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/sqltable"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
@@ -28,54 +27,14 @@ func (t tableName) String() string { return pgx.Identifier{t.Schema, t.Name}.San
 // quotes is a quote. Names are used exactly as written: they are always
 // quoted in SQL, so Users and users are different tables.
 func parseObject(obj, defaultSchema string) (tableName, error) {
-	var parts []string
-	for s := obj; ; {
-		var part string
-		if strings.HasPrefix(s, `"`) {
-			var b strings.Builder
-			i := 1
-			for ; i < len(s); i++ {
-				if s[i] != '"' {
-					b.WriteByte(s[i])
-					continue
-				}
-				if i+1 < len(s) && s[i+1] == '"' {
-					b.WriteByte('"')
-					i++
-					continue
-				}
-				break
-			}
-			if i >= len(s) {
-				return tableName{}, fmt.Errorf("object %q: unterminated quoted name", obj)
-			}
-			part, s = b.String(), s[i+1:]
-			if s != "" && s[0] != '.' {
-				return tableName{}, fmt.Errorf("object %q: unexpected text after a quoted name", obj)
-			}
-		} else {
-			i := strings.IndexByte(s, '.')
-			if i < 0 {
-				i = len(s)
-			}
-			part, s = s[:i], s[i:]
-		}
-		if part == "" {
-			return tableName{}, fmt.Errorf("object %q: empty table or schema name; set object to \"table\" or \"schema.table\"", obj)
-		}
-		parts = append(parts, part)
-		if s == "" {
-			break
-		}
-		s = s[1:] // the dot
+	schema, name, err := sqltable.ParseObject(obj, '"', "schema")
+	if err != nil {
+		return tableName{}, err
 	}
-	switch len(parts) {
-	case 1:
-		return tableName{Schema: defaultSchema, Name: parts[0]}, nil
-	case 2:
-		return tableName{Schema: parts[0], Name: parts[1]}, nil
+	if schema == "" {
+		schema = defaultSchema
 	}
-	return tableName{}, fmt.Errorf("object %q: want \"table\" or \"schema.table\"", obj)
+	return tableName{Schema: schema, Name: name}, nil
 }
 
 // column is what the writer needs to know of a table column.
@@ -166,14 +125,7 @@ func (d *destination) hasUniqueIndex(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	want := slices.Sorted(slices.Values(d.ident))
-	for _, cols := range indexes {
-		slices.Sort(cols)
-		if slices.Equal(cols, want) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return sqltable.HasKey(indexes, d.ident), nil
 }
 
 // create runs CREATE TABLE IF NOT EXISTS with a column per mapped field,
@@ -193,29 +145,13 @@ func (d *destination) create(ctx context.Context, recs []connector.Record) error
 		}
 		b.WriteString(pgx.Identifier{f}.Sanitize())
 		b.WriteByte(' ')
-		b.WriteString(sqlType(firstNonNull(recs, i, f)))
+		b.WriteString(sqlType(sqltable.FirstNonNull(recs, i, f)))
 	}
 	b.WriteString(", PRIMARY KEY (")
-	for i, c := range d.ident {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(pgx.Identifier{c}.Sanitize())
-	}
+	writeIdents(&b, d.ident)
 	b.WriteString("))")
 	if _, err := d.pool.Exec(ctx, b.String()); err != nil {
 		return fmt.Errorf("create table %s: %w", d.table, err)
-	}
-	return nil
-}
-
-// firstNonNull returns the first non-null value of field (at position i in
-// the mapping) among recs, or nil.
-func firstNonNull(recs []connector.Record, i int, field string) any {
-	for _, r := range recs {
-		if v, err := fieldValue(&r, i, field); err == nil && v != nil {
-			return v
-		}
 	}
 	return nil
 }
@@ -249,19 +185,4 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
-}
-
-var errNoField = errors.New("record lacks a mapped field")
-
-// fieldValue returns the value of the mapped field at position i of the
-// mapping; records carry their fields in mapping order, and a lookup by
-// name covers one that does not.
-func fieldValue(r *connector.Record, i int, name string) (any, error) {
-	if i < len(r.Fields) && r.Fields[i].Name == name {
-		return r.Fields[i].Value, nil
-	}
-	if v, ok := r.Field(name); ok {
-		return v, nil
-	}
-	return nil, fmt.Errorf("%w %q (key %s)", errNoField, name, r.Key)
 }
