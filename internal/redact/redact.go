@@ -48,7 +48,10 @@ func New(secrets []string) *Redactor {
 	return &Redactor{replacer: strings.NewReplacer(pairs...)}
 }
 
-var urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@\s]+)(@)`)
+// urlPassword matches the password of a URL up to the last "@" of its
+// authority: a password may hold a raw "@" ("P@ssw0rd"), which url.Parse
+// accepts, and which must not end the mask early.
+var urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@\s]+(?:@[^@\s/]+)*)(@)`)
 
 // String returns s with secrets masked.
 func (r *Redactor) String(s string) string {

@@ -141,7 +141,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-const timeFormat = time.RFC3339Nano
+// timeFormat is how times are stored: always UTC with nine fraction
+// digits, so that text order is time order (ListRuns sorts on started_at;
+// RFC 3339 with trimmed fractions sorts "05.5Z" before "05Z"). Stored times
+// are read with time.RFC3339Nano, which also accepts the trimmed form older
+// stores hold.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // SaveRun inserts or updates a run.
 func (s *Store) SaveRun(ctx context.Context, r *Run) error {
@@ -203,9 +208,9 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	if err := row.Scan(&r.ID, &r.Sync, &r.Model, &r.Destination, &r.Status, &r.FullResync, &started, &finished, &counts, &phases, &r.Error, &r.RowErrors); err != nil {
 		return nil, err
 	}
-	r.StartedAt, _ = time.Parse(timeFormat, started)
+	r.StartedAt, _ = time.Parse(time.RFC3339Nano, started)
 	if finished.Valid {
-		t, _ := time.Parse(timeFormat, finished.String)
+		t, _ := time.Parse(time.RFC3339Nano, finished.String)
 		r.FinishedAt = &t
 	}
 	_ = json.Unmarshal([]byte(counts), &r.Counts)

@@ -71,9 +71,13 @@ func New(sync *config.Sync, columns []string) (*Mapper, error) {
 		f := field{name: mp.Field}
 		switch {
 		case mp.Template != "":
-			t, err := template.New(mp.Field).Funcs(Funcs()).Option("missingkey=error").Parse(mp.Template)
+			t, err := template.New(mp.Field).Funcs(Funcs()).Funcs(template.FuncMap{printFunc: text}).
+				Option("missingkey=error").Parse(mp.Template)
 			if err != nil {
 				return nil, fmt.Errorf("%s: sync %s: mapping %s: %w", mp.Pos, sync.Name, mp.Field, err)
+			}
+			for _, tt := range t.Templates() {
+				printAsText(tt.Tree.Root)
 			}
 			refs, all := templateColumns(t)
 			for _, r := range refs {
@@ -180,13 +184,49 @@ func (m *Mapper) Apply(row []any, dst []connector.FieldValue) ([]connector.Field
 
 // templateValue presents a canonical value to templates: NULL as nil
 // (so `default` applies), everything else as its text, except booleans
-// and numbers, which templates can compare.
+// and numbers, which templates can compare, and arrays, which `join` and
+// `range` take as lists.
 func templateValue(v any) any {
 	switch v.(type) {
-	case nil, bool, int64, float64, string:
+	case nil, bool, int64, float64, string, []any:
 		return v
 	}
 	return value.Text(v)
+}
+
+// printFunc is the hidden function printAsText ends every printing action
+// with. Config checks templates against TemplateFuncNames, so no mapping
+// can call it by name.
+const printFunc = "riptidePrintText"
+
+// printAsText makes every action that prints a value print its text
+// (value.Text): NULL as nothing rather than text/template's "<no value>",
+// and an array as JSON.
+func printAsText(n parse.Node) {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return
+		}
+		for _, c := range x.Nodes {
+			printAsText(c)
+		}
+	case *parse.ActionNode:
+		if len(x.Pipe.Decl) == 0 { // {{ $v := ... }} prints nothing
+			call := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: x.Pos,
+				Args: []parse.Node{parse.NewIdentifier(printFunc).SetPos(x.Pos)}}
+			x.Pipe.Cmds = append(x.Pipe.Cmds, call)
+		}
+	case *parse.IfNode:
+		printAsText(x.List)
+		printAsText(x.ElseList)
+	case *parse.RangeNode:
+		printAsText(x.List)
+		printAsText(x.ElseList)
+	case *parse.WithNode:
+		printAsText(x.List)
+		printAsText(x.ElseList)
+	}
 }
 
 // Funcs are the functions mapping templates can call. config checks
@@ -248,11 +288,14 @@ func title(s string) string {
 // templateColumns lists the columns a template reads as .column or
 // $.column. all is true when it may read others too (the whole row as
 // `.`, range/with, or nested templates), and then every column counts.
+// The columns it names are listed even then, so that a missing one is
+// still reported; inside a range or with body `.` is no longer the row,
+// and only $.column names a column there.
 func templateColumns(t *template.Template) (cols []string, all bool) {
 	seen := map[string]bool{}
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		if n == nil || all {
+	var walk func(n parse.Node, root bool)
+	walk = func(n parse.Node, root bool) {
+		if n == nil {
 			return
 		}
 		switch x := n.(type) {
@@ -261,43 +304,56 @@ func templateColumns(t *template.Template) (cols []string, all bool) {
 				return
 			}
 			for _, c := range x.Nodes {
-				walk(c)
+				walk(c, root)
 			}
 		case *parse.ActionNode:
-			walk(x.Pipe)
+			walk(x.Pipe, root)
 		case *parse.PipeNode:
 			if x == nil {
 				return
 			}
 			for _, c := range x.Cmds {
-				walk(c)
+				walk(c, root)
 			}
 		case *parse.CommandNode:
 			for _, a := range x.Args {
-				walk(a)
+				walk(a, root)
 			}
 		case *parse.FieldNode:
-			if !seen[x.Ident[0]] {
+			if root && !seen[x.Ident[0]] {
 				seen[x.Ident[0]] = true
 				cols = append(cols, x.Ident[0])
 			}
 		case *parse.VariableNode:
 			if x.Ident[0] == "$" && len(x.Ident) > 1 {
-				walk(&parse.FieldNode{Ident: x.Ident[1:]})
+				walk(&parse.FieldNode{Ident: x.Ident[1:]}, true)
 			} else {
 				all = true
 			}
 		case *parse.IfNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
+			walk(x.Pipe, root)
+			walk(x.List, root)
+			walk(x.ElseList, root)
+		case *parse.RangeNode:
+			all = true
+			walk(x.Pipe, root)
+			walk(x.List, false)
+			walk(x.ElseList, root)
+		case *parse.WithNode:
+			all = true
+			walk(x.Pipe, root)
+			walk(x.List, false)
+			walk(x.ElseList, root)
+		case *parse.TemplateNode:
+			all = true
+			walk(x.Pipe, root)
 		case *parse.ChainNode:
-			walk(x.Node)
-		case *parse.DotNode, *parse.RangeNode, *parse.WithNode, *parse.TemplateNode:
+			walk(x.Node, root)
+		case *parse.DotNode:
 			all = true
 		}
 	}
-	walk(t.Tree.Root)
+	walk(t.Tree.Root, true)
 	slices.Sort(cols)
 	return cols, all
 }
