@@ -357,3 +357,18 @@ func TestUnknownSync(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestModelColumnsAddedOrReordered: a column the mapping does not use, or
+// a new order of the model's columns, changes no row's hash.
+func TestModelColumnsAddedOrReordered(t *testing.T) {
+	b := setup(t)
+	b.users(row(1, "a@x", "free"), row(2, "b@x", "pro"))
+	if got := b.run(Options{})[0].Run.Counts.Added; got != 2 {
+		t.Fatalf("first run added %d", got)
+	}
+	b.wh.set([]string{"plan", "extra", "email", "id"}, []any{"free", "x", "a@x", int64(1)}, []any{"pro", "y", "b@x", int64(2)})
+	r := b.run(Options{})[0]
+	if got, want := counts(r), "succeeded rows=2 add=0 chg=0 rem=0 same=2 rej=0 skip=0 plan=0 ok=0 fail=0"; got != want {
+		t.Errorf("after adding and reordering columns: %s, want %s", got, want)
+	}
+}

@@ -111,13 +111,20 @@ func New(sync *config.Sync, columns []string) (*Mapper, error) {
 		m.fields = append(m.fields, f)
 	}
 	if !allColumns {
+		// By column name, not position: adding a column the mapping does
+		// not use, or reordering the model's columns, changes no hash.
 		m.hashColumns = []int{}
+		var names []string
 		for i := range columns {
 			if used[i] {
 				m.hashColumns = append(m.hashColumns, i)
 			}
 		}
-		fmt.Fprintf(fp, "cols:%v", m.hashColumns)
+		slices.SortFunc(m.hashColumns, func(a, b int) int { return strings.Compare(columns[a], columns[b]) })
+		for _, i := range m.hashColumns {
+			names = append(names, columns[i])
+		}
+		fmt.Fprintf(fp, "cols:%q", names)
 	}
 	m.fingerprint = fp.Sum64()
 	return m, nil
@@ -146,7 +153,7 @@ func (m *Mapper) Fields() []string {
 }
 
 // HashColumns are the model columns whose values decide the mapped
-// output, in column order; nil means all of them.
+// output, ordered by name; nil means all of them.
 func (m *Mapper) HashColumns() []int { return m.hashColumns }
 
 // Fingerprint identifies the mapping: a different mapping gives a
