@@ -165,9 +165,7 @@ func Plan(ctx context.Context, rows int, changedPct float64, profile func() (sto
 	if err := change(ctx, db, changedPct); err != nil {
 		return nil, fmt.Errorf("change rows: %w", err)
 	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	resetPeakRSS()
+	quiesce()
 
 	res := &PlanResult{Rows: rows, ChangedPct: changedPct, GoMaxProcs: runtime.GOMAXPROCS(0), BaselineRSSBytes: procStatus("VmRSS:")}
 	start, cpu0 := time.Now(), cpuSeconds()
@@ -318,8 +316,7 @@ func Sync(ctx context.Context, rows, batchSize, concurrency int, profile func() 
 		return nil, err
 	}
 	defer pr.store.Close()
-	runtime.GC()
-	resetPeakRSS()
+	quiesce()
 	stop := profile()
 	start := time.Now()
 	results, err := pr.engine.Run(ctx, []string{"bench"}, engine.Options{})
@@ -337,6 +334,17 @@ func Sync(ctx context.Context, rows, batchSize, concurrency int, profile func() 
 		Received: int64(recv.Count()), BatchSize: batchSize, Concurrency: concurrency,
 		PeakRSSBytes: peakRSS(), RequestsPerSecond: float64(recv.RequestCount()) / secs,
 	}, nil
+}
+
+// quiesce settles the process and the machine before a measurement: the
+// data generated so far is flushed to disk (so that its writeback does not
+// compete with what is measured), the heap is collected and returned, and
+// the peak-RSS count restarts.
+func quiesce() {
+	syscall.Sync()
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
 }
 
 // cpuSeconds is the process's CPU time so far, user and system.
