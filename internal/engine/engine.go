@@ -6,7 +6,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -160,9 +159,6 @@ func (e *Engine) Reset(ctx context.Context, sync string) error {
 	}
 	snap, err := diff.Open(SnapshotDir(e.StateDir, sync))
 	if err != nil {
-		if errors.Is(err, diff.ErrLocked) {
-			return fmt.Errorf("reset %s: %w", sync, err)
-		}
 		return fmt.Errorf("reset %s: %w", sync, err)
 	}
 	defer snap.Close()
