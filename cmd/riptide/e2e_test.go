@@ -244,6 +244,21 @@ func TestE2EFirstSyncChangesAndNoop(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "status    succeeded") || !strings.Contains(r.stdout, "phases") {
 		t.Errorf("runs show: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+
+	// After a reset every row is sent again, and nothing is deleted.
+	if r = p.riptide("reset", "users_to_hook"); r.code != 0 {
+		t.Fatalf("reset: exit %d\n%s", r.code, r.stderr)
+	}
+	srv.Reset()
+	v, r = p.runJSON("users_to_hook")
+	if r.code != 0 || v.counts() != "succeeded add=10 chg=0 rem=0 rej=0 ok=10 fail=0" {
+		t.Fatalf("run after reset: exit %d, %s", r.code, v.counts())
+	}
+	for _, rec := range srv.Records() {
+		if rec.Op == "delete" {
+			t.Errorf("a run after reset deleted %s", rec.Key)
+		}
+	}
 }
 
 func TestE2ERetriesTimeoutsAndRowFailures(t *testing.T) {
