@@ -47,6 +47,28 @@ type Limits struct {
 	MaxBatchBytes  int     // payload bytes per request, 0 = no limit
 	Concurrency    int     // requests in flight
 	RequestsPerSec float64 // 0 = unlimited
+	// Windows are quotas counted over spans of time, as vendors state
+	// them ("190 requests per 10 seconds", "625,000 per day"). The
+	// delivery layer keeps every one: never more than Requests requests
+	// start within any span of Per.
+	Windows []RateWindow
+}
+
+// RateWindow is a quota of Requests requests in any span of Per.
+type RateWindow struct {
+	Requests int
+	Per      time.Duration
+}
+
+func (w RateWindow) String() string {
+	return fmt.Sprintf("%d requests per %s", w.Requests, w.Per)
+}
+
+// RateWindowed is implemented by destinations whose settings choose their
+// quotas (an account's tier sets a vendor's limits): the delivery layer
+// keeps the windows the destination returns instead of those of its spec.
+type RateWindowed interface {
+	RateWindows() []RateWindow
 }
 
 // Spec describes a connector: its settings and, for destinations, its

@@ -32,14 +32,21 @@ type Policy struct {
 	// MaxBatchBytes bounds a batch by the sum of its records' EstimateSize;
 	// 0 = no limit. A record larger than the bound on its own is sent alone.
 	MaxBatchBytes  int
-	Concurrency    int           // requests in flight (default 1)
-	RequestsPerSec float64       // token bucket, golang.org/x/time/rate; 0 = unlimited
-	MaxAttempts    int           // per request, including the first (default 5)
-	MinBackoff     time.Duration // default 500ms
-	MaxBackoff     time.Duration // default 30s
+	Concurrency    int     // requests in flight (default 1)
+	RequestsPerSec float64 // token bucket, golang.org/x/time/rate; 0 = unlimited
+	// Windows are quotas over spans of time, each kept exactly (see
+	// windowLimiter). A destination implementing connector.RateWindowed
+	// replaces them with the windows its settings chose.
+	Windows     []connector.RateWindow
+	MaxAttempts int           // per request, including the first (default 5)
+	MinBackoff  time.Duration // default 500ms
+	MaxBackoff  time.Duration // default 30s
 	// Sleep waits between attempts and for the rate limiter; tests replace
 	// it to avoid real waiting. Default: a timer honouring ctx.
-	Sleep  func(ctx context.Context, d time.Duration) error
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock the rate windows count by; tests advance it in
+	// their Sleep. Default: time.Now.
+	Now    func() time.Time
 	Logger *slog.Logger
 }
 
@@ -63,6 +70,7 @@ func FromLimits(l connector.Limits) Policy {
 		MaxBatchBytes:  l.MaxBatchBytes,
 		Concurrency:    l.Concurrency,
 		RequestsPerSec: l.RequestsPerSec,
+		Windows:        l.Windows,
 	}
 }
 
@@ -72,6 +80,9 @@ func (p Policy) withDefaults() (Policy, error) {
 	}
 	if p.MaxBatchBytes < 0 || p.RequestsPerSec < 0 {
 		return p, errors.New("delivery policy: max batch bytes and requests per second must not be negative")
+	}
+	if err := checkWindows(p.Windows); err != nil {
+		return p, err
 	}
 	if p.Concurrency <= 0 {
 		p.Concurrency = DefaultConcurrency
@@ -90,6 +101,9 @@ func (p Policy) withDefaults() (Policy, error) {
 	}
 	if p.Sleep == nil {
 		p.Sleep = sleep
+	}
+	if p.Now == nil {
+		p.Now = time.Now
 	}
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
@@ -155,6 +169,9 @@ type job struct {
 // caller cancels once Deliver has returned. Every goroutine Deliver starts
 // has ended when it returns, provided dst.Write honours its context.
 func Deliver(ctx context.Context, dst connector.Destination, p Policy, in <-chan Item, onResult func(Result) error) (Stats, error) {
+	if rw, ok := dst.(connector.RateWindowed); ok {
+		p.Windows = rw.RateWindows()
+	}
 	p, err := p.withDefaults()
 	if err != nil {
 		return Stats{}, err
@@ -167,6 +184,9 @@ func Deliver(ctx context.Context, dst connector.Destination, p Policy, in <-chan
 		// A burst of one spaces requests evenly: vendors count their limits
 		// over windows we cannot see, and an even pace never trips them.
 		d.limiter = rate.NewLimiter(rate.Limit(p.RequestsPerSec), 1)
+	}
+	if len(p.Windows) > 0 {
+		d.windows = newWindowLimiter(p.Windows, p.Now())
 	}
 
 	jobs := make(chan job)

@@ -338,10 +338,10 @@ func TestPolicyDefaults(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if got.Sleep == nil || got.Logger == nil {
-				t.Error("Sleep and Logger must default")
+			if got.Sleep == nil || got.Logger == nil || got.Now == nil {
+				t.Error("Sleep, Now and Logger must default")
 			}
-			got.Sleep, got.Logger = nil, nil
+			got.Sleep, got.Logger, got.Now = nil, nil, nil
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("policy (-want +got):\n%s", diff)
 			}
@@ -353,8 +353,9 @@ func TestPolicyDefaults(t *testing.T) {
 }
 
 func TestFromLimits(t *testing.T) {
-	got := FromLimits(connector.Limits{BatchSize: 100, MaxBatchBytes: 1 << 20, Concurrency: 4, RequestsPerSec: 10})
-	want := Policy{BatchSize: 100, MaxBatchBytes: 1 << 20, Concurrency: 4, RequestsPerSec: 10}
+	windows := []connector.RateWindow{{Requests: 190, Per: 10 * time.Second}}
+	got := FromLimits(connector.Limits{BatchSize: 100, MaxBatchBytes: 1 << 20, Concurrency: 4, RequestsPerSec: 10, Windows: windows})
+	want := Policy{BatchSize: 100, MaxBatchBytes: 1 << 20, Concurrency: 4, RequestsPerSec: 10, Windows: windows}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b *slog.Logger) bool { return a == b })); diff != "" {
 		t.Errorf("policy (-want +got):\n%s", diff)
 	}

@@ -18,6 +18,7 @@ type deliverer struct {
 	dst     connector.Destination
 	p       Policy
 	limiter *rate.Limiter
+	windows *windowLimiter
 	stats   counters
 }
 
@@ -141,9 +142,31 @@ func (d *deliverer) backoff(attempt int, retryAfter time.Duration) time.Duration
 	return lo + rand.N(hi-lo+1)
 }
 
-// waitRate takes a token from the limiter, waiting through Sleep so that
-// tests see the wait without spending it.
+// waitRate takes a token from the limiter, then a slot in the rate
+// windows, waiting through Sleep so that tests see the wait without
+// spending it.
 func (d *deliverer) waitRate(ctx context.Context) error {
+	if err := d.waitLimiter(ctx); err != nil {
+		return err
+	}
+	if d.windows == nil {
+		return nil
+	}
+	wait := d.windows.reserve(d.p.Now())
+	if wait <= 0 {
+		return nil
+	}
+	d.stats.rateWait.Add(int64(wait))
+	if err := d.p.Sleep(ctx, wait); err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return fmt.Errorf("wait for rate window: %w", err)
+	}
+	return nil
+}
+
+func (d *deliverer) waitLimiter(ctx context.Context) error {
 	if d.limiter == nil {
 		return nil
 	}
