@@ -10,6 +10,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/file"
 	"github.com/riptide-data/riptide/internal/destination/mysql"
 	"github.com/riptide-data/riptide/internal/destination/postgres"
+	"github.com/riptide-data/riptide/internal/destination/redis"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
 	duckdbsource "github.com/riptide-data/riptide/internal/source/duckdb"
 	mysqlsource "github.com/riptide-data/riptide/internal/source/mysql"
@@ -34,6 +35,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"postgres": postgres.Plugin(),
 		"mysql":    mysql.Plugin(),
 		"file":     file.Plugin(),
+		"redis":    redis.Plugin(),
 	}
 }
 
