@@ -350,7 +350,32 @@ func TestE2ESecretsNeverShown(t *testing.T) {
 	srv.PoisonKey("1", "bad")
 	// A failing URL with the secret in it must not leak either.
 	v, r := p.runJSON("users_to_hook")
-	show := p.riptide("runs", "show", "--json", v.ID)
+	show := p.riptide("runs", "show", "--json", "--requests", v.ID)
+	var shown struct {
+		Requests   int `json:"requests"`
+		RequestLog []struct {
+			Method       string `json:"method"`
+			URL          string `json:"url"`
+			RequestBody  string `json:"request_body"`
+			ResponseBody string `json:"response_body"`
+			Status       int    `json:"status"`
+		} `json:"request_log"`
+	}
+	if err := json.Unmarshal([]byte(show.stdout), &shown); err != nil {
+		t.Fatalf("runs show --requests --json: %v\n%s", err, show.stdout)
+	}
+	// The poisoned batch of 10 is split down to the bad record: 1 + 2 + 4 +
+	// ... requests, every one in the log with its status and bodies.
+	if shown.Requests < 2 || len(shown.RequestLog) != shown.Requests {
+		t.Fatalf("request log holds %d of %d requests", len(shown.RequestLog), shown.Requests)
+	}
+	first := shown.RequestLog[0]
+	// The URL came from ${HOOK_URL}: like every value from the environment
+	// it is treated as a secret and masked.
+	if first.Method != "POST" || first.URL != "****" || first.Status != 400 ||
+		!strings.Contains(first.RequestBody, `"sync":"users_to_hook"`) || !strings.Contains(first.ResponseBody, "bad") {
+		t.Errorf("first logged request: %+v", first)
+	}
 	db, _ := os.ReadFile(filepath.Join(p.dir, ".riptide", "state.db"))
 	wal, _ := os.ReadFile(filepath.Join(p.dir, ".riptide", "state.db-wal"))
 	for name, text := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "runs show": show.stdout, "state": string(db) + string(wal)} {

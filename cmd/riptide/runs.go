@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -67,10 +69,13 @@ func duration(r *state.Run) string {
 }
 
 func newRunsShowCmd(g *globalFlags) *cobra.Command {
-	var maxErrors int
+	var (
+		maxErrors    int
+		showRequests bool
+	)
 	cmd := &cobra.Command{
 		Use:   "show RUN_ID",
-		Short: "Show a run: counts, phase timings, status and row errors",
+		Short: "Show a run: counts, phase timings, status, row errors and (--requests) the request log",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withApp(g, func(ctx context.Context, a *app) error {
@@ -82,14 +87,25 @@ func newRunsShowCmd(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				var reqs []state.Request
+				if showRequests {
+					if reqs, err = a.store.Requests(ctx, r.ID, state.MaxRequests, 0); err != nil {
+						return err
+					}
+				}
 				if g.json {
 					if errs == nil {
 						errs = []state.RowError{}
 					}
-					return writeJSON(os.Stdout, struct {
+					out := struct {
 						*state.Run
-						Errors []state.RowError `json:"errors"`
-					}{r, errs})
+						Errors     []state.RowError `json:"errors"`
+						RequestLog []state.Request  `json:"request_log,omitempty"`
+					}{r, errs, reqs}
+					if showRequests && out.RequestLog == nil {
+						out.RequestLog = []state.Request{}
+					}
+					return writeJSON(os.Stdout, out)
 				}
 				c := r.Counts
 				fmt.Printf("run       %s\n", r.ID)
@@ -133,11 +149,15 @@ func newRunsShowCmd(g *globalFlags) *cobra.Command {
 						fmt.Println("\nFailed rows stay pending: the next run of this sync retries them.")
 					}
 				}
+				if showRequests {
+					printRequests(r, reqs)
+				}
 				return nil
 			})
 		},
 	}
 	cmd.Flags().IntVar(&maxErrors, "errors", state.MaxRowErrors, "how many row errors to show")
+	cmd.Flags().BoolVar(&showRequests, "requests", false, "show the request log: each request to the destination with its status, latency and bodies")
 	return cmd
 }
 
@@ -203,4 +223,33 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// printRequests prints a run's request log, the "debugger".
+func printRequests(r *state.Run, reqs []state.Request) {
+	fmt.Printf("\nrequests (%d", r.Requests)
+	if r.Requests > uint64(len(reqs)) {
+		fmt.Printf(", first %d kept", len(reqs))
+	}
+	fmt.Println("):")
+	for _, q := range reqs {
+		status := strconv.Itoa(q.Status)
+		if q.Status == 0 {
+			status = "no response"
+		}
+		fmt.Printf("#%d %s %s %s → %s in %.1f ms\n", q.Seq+1, q.At.Local().Format("15:04:05.000"), q.Method, q.URL, status, q.LatencyMS)
+		if q.Error != "" {
+			fmt.Printf("   error: %s\n", q.Error)
+		}
+		if q.RequestBody != "" {
+			fmt.Printf("   > %s\n", indentBody(q.RequestBody))
+		}
+		if q.ResponseBody != "" {
+			fmt.Printf("   < %s\n", indentBody(q.ResponseBody))
+		}
+	}
+}
+
+func indentBody(s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n     ")
 }

@@ -77,6 +77,9 @@ type Target struct {
 	Fields []string
 	// PrimaryKey are the model's primary key columns.
 	PrimaryKey []string
+	// Requests, when set, receives every request the destination makes
+	// (HTTP destinations wrap their transport with httplog.Transport).
+	Requests RequestLog
 }
 
 // Destination writes one sync's records during one run.

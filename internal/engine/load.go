@@ -28,6 +28,8 @@ type loader struct {
 	delta *diff.DeltaWriter
 	pkLen int
 
+	requests *requestLog
+
 	mu       sync.Mutex // guards the fields below and delta writes
 	inflight map[int64]pending
 	rowErrs  []state.RowError
@@ -47,9 +49,11 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 		sr.result.Err = fmt.Errorf("destination %s: unknown type %q", dcfg.Name, dcfg.Type)
 		return
 	}
+	reqLog := &requestLog{redactor: e.Redactor}
 	target := connector.Target{
 		Sync: sr.sync.Name, RunID: sr.run.ID, Mode: sr.sync.Mode, Object: sr.sync.Object,
 		Identifier: sr.sync.Identifier, Fields: sr.mapper.Fields(), PrimaryKey: model.PrimaryKey,
+		Requests: reqLog,
 	}
 	tag := ""
 	if plugin.Spec.Deferred {
@@ -60,7 +64,13 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 		sr.result.Err = err
 		return
 	}
-	l := &loader{e: e, sr: sr, delta: delta, pkLen: len(model.PrimaryKey), inflight: map[int64]pending{}}
+	l := &loader{e: e, sr: sr, delta: delta, pkLen: len(model.PrimaryKey), inflight: map[int64]pending{}, requests: reqLog}
+	defer func() {
+		sr.run.Requests = reqLog.count()
+		if err := reqLog.flush(ctx, e.Store, sr.run.ID); err != nil {
+			e.Logger.Warn("save request log", "sync", sr.sync.Name, "error", err)
+		}
+	}()
 	defer func() {
 		if err := delta.Close(); err != nil && sr.result.Err == nil {
 			sr.result.Err = fmt.Errorf("close snapshot delta: %w", err)
@@ -254,6 +264,9 @@ func (l *loader) onResult(res delivery.Result) error {
 	if time.Since(l.lastSave) > time.Second {
 		l.lastSave = time.Now()
 		l.flushRowErrorsLocked(context.Background())
+		if err := l.requests.flush(context.Background(), l.e.Store, l.sr.run.ID); err != nil {
+			l.e.Logger.Warn("save request log", "sync", l.sr.sync.Name, "error", err)
+		}
 		if err := l.e.Store.SaveRun(context.Background(), l.sr.run); err != nil {
 			l.e.Logger.Warn("save run progress", "sync", l.sr.sync.Name, "error", err)
 		}

@@ -29,6 +29,11 @@ const (
 // MaxRowErrors is how many row errors a run keeps.
 const MaxRowErrors = 1000
 
+// MaxRequests is how many requests a run's request log keeps: the first
+// ones, which show how the destination answered (bodies are capped by the
+// recorder).
+const MaxRequests = 500
+
 // Counts are a run's figures.
 type Counts struct {
 	Rows      uint64 `json:"rows"`
@@ -65,6 +70,9 @@ type Run struct {
 	// RowErrors counts every row error of the run, including those past
 	// MaxRowErrors that were not kept.
 	RowErrors uint64 `json:"row_errors"`
+	// Requests counts the requests the destination made, including those
+	// past MaxRequests that the request log did not keep.
+	Requests uint64 `json:"requests"`
 }
 
 // RowError is one row that was rejected or failed.
@@ -101,7 +109,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	counts TEXT NOT NULL DEFAULT '{}',
 	phases TEXT NOT NULL DEFAULT '[]',
 	error TEXT NOT NULL DEFAULT '',
-	row_errors INTEGER NOT NULL DEFAULT 0
+	row_errors INTEGER NOT NULL DEFAULT 0,
+	requests INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_by_sync ON runs(sync, started_at);
 CREATE TABLE IF NOT EXISTS row_errors (
@@ -110,6 +119,19 @@ CREATE TABLE IF NOT EXISTS row_errors (
 	key TEXT NOT NULL,
 	op TEXT NOT NULL,
 	phase TEXT NOT NULL,
+	error TEXT NOT NULL,
+	PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS requests (
+	run_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	at TEXT NOT NULL,
+	method TEXT NOT NULL,
+	url TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	latency_ms REAL NOT NULL,
+	request_body TEXT NOT NULL,
+	response_body TEXT NOT NULL,
 	error TEXT NOT NULL,
 	PRIMARY KEY (run_id, seq)
 );
@@ -135,7 +157,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open state store %s: %w", path, err)
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state store %s: %w", path, err)
+	}
 	return &Store{db: db}, nil
+}
+
+// migrate brings a store made by an earlier version up to the schema:
+// columns added since are added with their defaults.
+func migrate(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info('runs')`)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	rows.Close()
+	if !have["requests"] {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN requests INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return fmt.Errorf("add runs.requests: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes the store.
@@ -157,12 +208,13 @@ func (s *Store) SaveRun(ctx context.Context, r *Run) error {
 		finished = r.FinishedAt.UTC().Format(timeFormat)
 	}
 	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO runs (id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO runs (id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors, requests)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
-			counts = excluded.counts, phases = excluded.phases, error = excluded.error, row_errors = excluded.row_errors`,
+			counts = excluded.counts, phases = excluded.phases, error = excluded.error, row_errors = excluded.row_errors,
+			requests = excluded.requests`,
 		r.ID, r.Sync, r.Model, r.Destination, r.Status, r.FullResync, r.StartedAt.UTC().Format(timeFormat),
-		finished, string(counts), string(phases), r.Error, r.RowErrors)
+		finished, string(counts), string(phases), r.Error, r.RowErrors, r.Requests)
 	if err != nil {
 		return fmt.Errorf("save run %s: %w", r.ID, err)
 	}
@@ -196,7 +248,7 @@ func (s *Store) AddRowErrors(ctx context.Context, runID string, first uint64, er
 	return tx.Commit()
 }
 
-const runColumns = `id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors`
+const runColumns = `id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors, requests`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var (
@@ -205,7 +257,7 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 		finished       sql.NullString
 		counts, phases string
 	)
-	if err := row.Scan(&r.ID, &r.Sync, &r.Model, &r.Destination, &r.Status, &r.FullResync, &started, &finished, &counts, &phases, &r.Error, &r.RowErrors); err != nil {
+	if err := row.Scan(&r.ID, &r.Sync, &r.Model, &r.Destination, &r.Status, &r.FullResync, &started, &finished, &counts, &phases, &r.Error, &r.RowErrors, &r.Requests); err != nil {
 		return nil, err
 	}
 	r.StartedAt, _ = time.Parse(time.RFC3339Nano, started)
@@ -344,4 +396,64 @@ func (s *Store) ResetSync(ctx context.Context, sync string) error {
 		return fmt.Errorf("reset sync state of %s: %w", sync, err)
 	}
 	return nil
+}
+
+// Request is one entry of a run's request log.
+type Request struct {
+	Seq          uint64    `json:"seq"`
+	At           time.Time `json:"at"`
+	Method       string    `json:"method"`
+	URL          string    `json:"url"`
+	Status       int       `json:"status"`
+	LatencyMS    float64   `json:"latency_ms"`
+	RequestBody  string    `json:"request_body"`
+	ResponseBody string    `json:"response_body"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// AddRequests stores request log entries of a run; entries numbered past
+// MaxRequests are dropped.
+func (s *Store) AddRequests(ctx context.Context, runID string, reqs []Request) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save requests: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO requests (run_id, seq, at, method, url, status, latency_ms, request_body, response_body, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("save requests: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range reqs {
+		if r.Seq >= MaxRequests {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, runID, r.Seq, r.At.UTC().Format(timeFormat), r.Method, r.URL, r.Status,
+			r.LatencyMS, r.RequestBody, r.ResponseBody, r.Error); err != nil {
+			return fmt.Errorf("save requests: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Requests returns a run's request log in order.
+func (s *Store) Requests(ctx context.Context, runID string, limit, offset int) ([]Request, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, method, url, status, latency_ms, request_body, response_body, error
+		FROM requests WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?`, runID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("requests: %w", err)
+	}
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		var r Request
+		var at string
+		if err := rows.Scan(&r.Seq, &at, &r.Method, &r.URL, &r.Status, &r.LatencyMS, &r.RequestBody, &r.ResponseBody, &r.Error); err != nil {
+			return nil, err
+		}
+		r.At, _ = time.Parse(timeFormat, at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -486,3 +486,38 @@ func TestReadsTrimmedTimes(t *testing.T) {
 		t.Errorf("finished_at %v, want %v", r.FinishedAt, want)
 	}
 }
+
+func TestRequestLog(t *testing.T) {
+	ctx := context.Background()
+	s, err := state.Open(ctx, t.TempDir()+"/state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	var reqs []state.Request
+	for i := uint64(0); i < state.MaxRequests+5; i++ {
+		reqs = append(reqs, state.Request{Seq: i, At: at, Method: "POST", URL: "http://127.0.0.1/x", Status: 200, LatencyMS: 1.5, RequestBody: "{}", ResponseBody: "ok"})
+	}
+	reqs[1].Status, reqs[1].Error = 0, "timeout"
+	if err := s.AddRequests(ctx, "r1", reqs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Requests(ctx, "r1", 1000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != state.MaxRequests {
+		t.Fatalf("kept %d requests, want the first %d", len(got), state.MaxRequests)
+	}
+	if got[1].Error != "timeout" || got[1].Status != 0 || !got[0].At.Equal(at) || got[0].LatencyMS != 1.5 || got[0].ResponseBody != "ok" {
+		t.Errorf("round trip: %+v / %+v", got[0], got[1])
+	}
+	page, _ := s.Requests(ctx, "r1", 2, 3)
+	if len(page) != 2 || page[0].Seq != 3 {
+		t.Errorf("page: %+v", page)
+	}
+	if other, _ := s.Requests(ctx, "r2", 10, 0); len(other) != 0 {
+		t.Errorf("another run's log: %+v", other)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 	"github.com/riptide-data/riptide/internal/redact"
 	"github.com/riptide-data/riptide/internal/value"
 )
@@ -134,7 +135,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	tr.MaxIdleConnsPerHost = 2 * conc
 	tr.IdleConnTimeout = 90 * time.Second
 	client := &http.Client{
-		Transport: tr,
+		Transport: httplog.Wrap(tr, target.Requests),
 		Timeout:   settings.Duration("timeout"),
 		// A redirected POST would be replayed as a GET without the batch;
 		// report the redirect instead of following it.
