@@ -97,6 +97,7 @@ func newRootCmd() *cobra.Command {
 		newRunsCmd(g),
 		newResetCmd(g),
 		newBenchCmd(g),
+		newConnectorsCmd(g),
 	)
 	return root
 }
