@@ -98,6 +98,7 @@ func newRootCmd() *cobra.Command {
 		newResetCmd(g),
 		newBenchCmd(g),
 		newConnectorsCmd(g),
+		newEmulateCmd(g),
 	)
 	return root
 }

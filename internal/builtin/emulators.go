@@ -1,0 +1,55 @@
+package builtin
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
+)
+
+// Emulator runs a destination's emulator standalone: a local sandbox of
+// the vendor's API for developing syncs without an account.
+type Emulator struct {
+	// Start listens on addr (host:port) and returns the base URL and the
+	// token to configure, a summary of what was received, and a stop
+	// function.
+	Start func(addr string) (*RunningEmulator, error)
+}
+
+// RunningEmulator is a started emulator.
+type RunningEmulator struct {
+	BaseURL string
+	Token   string // empty when the API takes none
+	Summary func() string
+	Stop    func()
+}
+
+// Emulators returns the emulators that can run standalone, by destination
+// type.
+func Emulators() map[string]Emulator {
+	return map[string]Emulator{
+		"webhook": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := webhooktest.Listen(addr)
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Summary: func() string {
+					return fmt.Sprintf("%d requests, %d records accepted, %d keys held", s.RequestCount(), s.Count(), len(s.Latest()))
+				},
+				Stop: s.Close,
+			}, nil
+		}},
+	}
+}
+
+// EmulatorNames lists the emulators, sorted.
+func EmulatorNames() []string {
+	names := make([]string, 0)
+	for n := range Emulators() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
