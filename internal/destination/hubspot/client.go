@@ -1,0 +1,124 @@
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/connector"
+)
+
+// apiError is HubSpot's error body and the element of a 207's errors.
+type apiError struct {
+	Status        string              `json:"status"`
+	Message       string              `json:"message"`
+	CorrelationID string              `json:"correlationId"`
+	Category      string              `json:"category"`
+	PolicyName    string              `json:"policyName"`
+	Context       map[string][]string `json:"context"`
+	Errors        []struct {
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (e *apiError) describe() string {
+	var b strings.Builder
+	if e.Category != "" {
+		b.WriteString(e.Category + ": ")
+	}
+	b.WriteString(e.Message)
+	for _, d := range e.Errors {
+		if d.Message != "" && !strings.Contains(e.Message, d.Message) {
+			b.WriteString("; " + d.Message)
+		}
+	}
+	if e.CorrelationID != "" {
+		b.WriteString(" (correlationId " + e.CorrelationID + ")")
+	}
+	return b.String()
+}
+
+type batchResponse struct {
+	Results []struct {
+		ID string `json:"id"`
+	} `json:"results"`
+	NumErrors int        `json:"numErrors"`
+	Errors    []apiError `json:"errors"`
+}
+
+const maxResponse = 8 << 20
+
+// post sends one batch request to /crm/v3/objects/{object}/batch/{action}
+// and decodes a 2xx answer (nil for 204). A non-2xx answer becomes a
+// *connector.RequestError: 401/403 stop the run, 429 and 5xx are retried
+// after Retry-After or, for HubSpot's rolling limit, its interval.
+func (d *Destination) post(ctx context.Context, action string, body any) (*batchResponse, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("hubspot: encode %s batch: %w", action, err)
+	}
+	u := d.base + "/crm/v3/objects/" + d.object + "/batch/" + action
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf))
+	if err != nil {
+		return nil, fmt.Errorf("hubspot: build %s request: %w", action, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "riptide-hubspot")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("hubspot: %s %s: %w", action, d.object, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("hubspot: read %s response: %w", action, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(data)) == 0 {
+			return nil, nil
+		}
+		var out batchResponse
+		if err := json.Unmarshal(data, &out); err != nil {
+			return nil, fmt.Errorf("hubspot: decode %s response (status %d): %w", action, resp.StatusCode, err)
+		}
+		return &out, nil
+	}
+	return nil, requestError(resp, data)
+}
+
+func requestError(resp *http.Response, data []byte) *connector.RequestError {
+	var e apiError
+	msg := strings.TrimSpace(string(data))
+	if json.Unmarshal(data, &e) == nil && e.Message != "" {
+		msg = e.describe()
+	}
+	re := connector.ClassifyHTTP(resp.StatusCode, []byte(msg), retryAfter(resp.Header))
+	if resp.StatusCode == http.StatusTooManyRequests && re.RetryAfter == 0 {
+		switch e.PolicyName {
+		case "DAILY":
+			// The day's quota is spent: waiting the longest the delivery
+			// layer allows gives each attempt its best chance.
+			re.RetryAfter = time.Hour
+		default:
+			if ms, err := strconv.Atoi(resp.Header.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
+				re.RetryAfter = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	return re
+}
+
+// retryAfter reads a Retry-After header in seconds.
+func retryAfter(h http.Header) time.Duration {
+	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
+}

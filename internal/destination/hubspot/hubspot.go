@@ -1,0 +1,142 @@
+// Package hubspot is the HubSpot destination: it writes records to CRM v3
+// objects (contacts, companies, deals, custom objects) through the batch
+// upsert, create, update and archive endpoints, authenticated with a
+// private app's access token. The delivery layer batches (100 inputs),
+// rate-limits (per 10 seconds and per day) and retries; this package maps
+// records to HubSpot inputs and HubSpot's answers to per-row outcomes.
+package hubspot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/connector"
+)
+
+// Documented private-app limits of the Free and Starter tiers; higher tiers
+// set requests_per_10s and requests_per_day.
+const (
+	DefaultPer10s = 100
+	DefaultPerDay = 250_000
+	maxInputs     = 100
+)
+
+// Plugin returns the HubSpot destination type.
+func Plugin() connector.DestinationPlugin {
+	return connector.DestinationPlugin{Spec: spec(), New: New}
+}
+
+func spec() connector.Spec {
+	return connector.Spec{
+		Type:    "hubspot",
+		Summary: "Upsert, create, update and archive HubSpot CRM records (contacts, companies, deals, custom objects)",
+		Fields: []connector.Field{
+			{Name: "access_token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A private app's access token, sent as Authorization: Bearer."},
+			{Name: "base_url", Kind: connector.KindString, Default: "https://api.hubapi.com", Doc: "The API's base URL: a proxy, or an emulator (riptide's hubspottest)."},
+			{Name: "requests_per_10s", Kind: connector.KindInt, Default: DefaultPer10s, Doc: "Requests per rolling 10 seconds: 100 for Free and Starter, 190 for Professional and Enterprise, 250 with the API limit increase."},
+			{Name: "requests_per_day", Kind: connector.KindInt, Default: DefaultPerDay, Doc: "Requests per day: 250000 for Free and Starter, 625000 for Professional, 1000000 for Enterprise."},
+			{Name: "concurrency", Kind: connector.KindInt, Default: 4, Doc: "Requests in flight at once."},
+			{Name: "timeout", Kind: connector.KindDuration, Default: 30 * time.Second, Doc: "Time allowed for one request; a request that runs out is retried."},
+		},
+		Limits: connector.Limits{
+			BatchSize:   maxInputs,
+			Concurrency: 4,
+			Windows:     windows(DefaultPer10s, DefaultPerDay),
+		},
+		Modes: []string{"upsert", "insert", "update", "mirror"},
+	}
+}
+
+func windows(per10s, perDay int) []connector.RateWindow {
+	return []connector.RateWindow{{Requests: per10s, Per: 10 * time.Second}, {Requests: perDay, Per: 24 * time.Hour}}
+}
+
+// defaultIdentifier is the unique property that matches records of the
+// standard objects when a sync names none.
+var defaultIdentifier = map[string]string{"contacts": "email", "companies": "domain"}
+
+// Destination writes one sync's run to one HubSpot object.
+type Destination struct {
+	client     *http.Client
+	base       string
+	token      string
+	object     string
+	identifier string
+	windows    []connector.RateWindow
+}
+
+// New builds the destination for one sync's run from validated settings.
+func New(_ context.Context, settings connector.Settings, target connector.Target, _ string) (connector.Destination, error) {
+	return newDestination(settings, target)
+}
+
+func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
+	token := settings.String("access_token")
+	if token == "" {
+		return nil, fmt.Errorf("hubspot: access_token is required")
+	}
+	base := strings.TrimRight(settings.String("base_url"), "/")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("hubspot: base_url %q: want an http or https URL with a host", base)
+	}
+	object := target.Object
+	if object == "" || strings.ContainsAny(object, "/?#") {
+		return nil, fmt.Errorf("hubspot: sync %s: object must name a HubSpot object (contacts, companies, deals or a custom object type id), not %q", target.Sync, object)
+	}
+	var identifier string
+	switch len(target.Identifier) {
+	case 0:
+		identifier = defaultIdentifier[object]
+		if identifier == "" {
+			return nil, fmt.Errorf("hubspot: sync %s: object %s has no default identifier; set identifier to a unique property", target.Sync, object)
+		}
+	case 1:
+		identifier = target.Identifier[0]
+	default:
+		return nil, fmt.Errorf("hubspot: sync %s: identifier must be one property, not %d", target.Sync, len(target.Identifier))
+	}
+	if target.Mode != "insert" && len(target.Fields) > 0 && !contains(target.Fields, identifier) {
+		return nil, fmt.Errorf("hubspot: sync %s: the mapping must set the identifier property %s", target.Sync, identifier)
+	}
+	per10s, perDay := settings.Int("requests_per_10s"), settings.Int("requests_per_day")
+	if per10s <= 0 || perDay <= 0 {
+		return nil, fmt.Errorf("hubspot: requests_per_10s and requests_per_day must be positive")
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("hubspot: timeout must not be negative")
+	}
+	return &Destination{
+		client: &http.Client{
+			Timeout:       settings.Duration("timeout"),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		base:       base,
+		token:      token,
+		object:     object,
+		identifier: identifier,
+		windows:    windows(per10s, perDay),
+	}, nil
+}
+
+// RateWindows are the account's quotas as its settings state them; the
+// delivery layer keeps them.
+func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
+
+// Close releases idle connections.
+func (d *Destination) Close(context.Context) error {
+	d.client.CloseIdleConnections()
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
