@@ -8,6 +8,7 @@ import (
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
 	"github.com/riptide-data/riptide/internal/destination/file"
+	"github.com/riptide-data/riptide/internal/destination/hubspot"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
 	"github.com/riptide-data/riptide/internal/destination/mysql"
 	"github.com/riptide-data/riptide/internal/destination/postgres"
@@ -36,6 +37,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"postgres": postgres.Plugin(),
 		"mysql":    mysql.Plugin(),
 		"file":     file.Plugin(),
+		"hubspot":  hubspot.Plugin(),
 		"redis":    redis.Plugin(),
 		"kafka":    kafka.Plugin(),
 	}
