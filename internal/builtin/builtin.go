@@ -11,6 +11,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/hubspot"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
 	"github.com/riptide-data/riptide/internal/destination/mysql"
+	"github.com/riptide-data/riptide/internal/destination/nats"
 	"github.com/riptide-data/riptide/internal/destination/postgres"
 	"github.com/riptide-data/riptide/internal/destination/redis"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
@@ -40,6 +41,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"hubspot":  hubspot.Plugin(),
 		"redis":    redis.Plugin(),
 		"kafka":    kafka.Plugin(),
+		"nats":     nats.Plugin(),
 	}
 }
 
