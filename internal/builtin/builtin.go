@@ -13,6 +13,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/mysql"
 	"github.com/riptide-data/riptide/internal/destination/nats"
 	"github.com/riptide-data/riptide/internal/destination/postgres"
+	"github.com/riptide-data/riptide/internal/destination/rabbitmq"
 	"github.com/riptide-data/riptide/internal/destination/redis"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
 	duckdbsource "github.com/riptide-data/riptide/internal/source/duckdb"
@@ -42,6 +43,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"redis":    redis.Plugin(),
 		"kafka":    kafka.Plugin(),
 		"nats":     nats.Plugin(),
+		"rabbitmq": rabbitmq.Plugin(),
 	}
 }
 
