@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
 )
 
@@ -28,6 +29,21 @@ type RunningEmulator struct {
 // type.
 func Emulators() map[string]Emulator {
 	return map[string]Emulator{
+		"hubspot": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := hubspottest.New(hubspottest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.Token(),
+				Summary: func() string {
+					return fmt.Sprintf("%d requests, %d contacts, %d companies", s.Requests(),
+						len(s.Records("contacts", "hs_object_id")), len(s.Records("companies", "hs_object_id")))
+				},
+				Stop: func() { s.Close() },
+			}, nil
+		}},
 		"webhook": {Start: func(addr string) (*RunningEmulator, error) {
 			s, err := webhooktest.Listen(addr)
 			if err != nil {

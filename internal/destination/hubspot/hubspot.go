@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // Documented private-app limits of the Free and Starter tiers; higher tiers
@@ -111,6 +112,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	}
 	return &Destination{
 		client: &http.Client{
+			Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
 			Timeout:       settings.Duration("timeout"),
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
