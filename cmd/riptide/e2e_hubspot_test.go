@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -53,7 +52,7 @@ syncs:
 	if len(got) != 250 {
 		t.Fatalf("HubSpot holds %d contacts, want 250", len(got))
 	}
-	if c := got["u7@example.com"]; fmt.Sprint(c.Properties["firstname"], c.Properties["lifecyclestage"]) != "Ada customer" {
+	if c := got["u7@example.com"]; c.Properties["firstname"]+" "+c.Properties["lifecyclestage"] != "Ada customer" {
 		t.Errorf("contact u7: %+v", c)
 	}
 	show := p.riptide("runs", "show", "--requests", v.ID)
