@@ -84,6 +84,58 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	syncCmd.Flags().IntVar(&rows, "rows", 1_000_000, "rows in the generated model")
 	syncCmd.Flags().IntVar(&batchSize, "batch-size", 1000, "records per webhook request")
 	syncCmd.Flags().IntVar(&concurrency, "concurrency", 4, "webhook requests in flight")
-	cmd.AddCommand(planCmd, syncCmd)
+	var (
+		destRows int
+		to       []string
+	)
+	destCmd := &cobra.Command{
+		Use:   "destinations",
+		Short: "Time a first full sync of a generated model into the webhook emulator, Kafka (in-process kfake) and Redis (127.0.0.1:6379)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			results, err := bench.Destinations(ctx, destRows, to)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(os.Stdout, results)
+			}
+			for _, r := range results {
+				fmt.Printf("%-8s %d rows in %.3fs: %.0f records/s (failed %d)\n", r.Destination, r.Rows, r.Seconds, r.RecordsPerSecond, r.Failed)
+			}
+			return nil
+		},
+	}
+	destCmd.Flags().IntVar(&destRows, "rows", 1_000_000, "rows in the generated model")
+	destCmd.Flags().StringSliceVar(&to, "to", []string{"webhook", "kafka", "redis"}, "destinations to sync into")
+
+	var (
+		hsRows      int
+		perInterval int
+	)
+	hubspotCmd := &cobra.Command{
+		Use:   "hubspot",
+		Short: "Sync a generated model into the HubSpot emulator enforcing HubSpot's private-app rate limit, and report how much of it was used",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			r, err := bench.HubSpot(ctx, hsRows, perInterval)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(os.Stdout, r)
+			}
+			fmt.Printf("hubspot %d rows in %.1fs: %d requests (%.1f%% of %d per 10 s), %d throttled, %d contacts held, failed %d\n",
+				r.Rows, r.Seconds, r.Requests, 100*r.Utilisation, r.PerInterval, r.Throttled, r.Contacts, r.Failed)
+			return nil
+		},
+	}
+	hubspotCmd.Flags().IntVar(&hsRows, "rows", 100_000, "rows in the generated model")
+	hubspotCmd.Flags().IntVar(&perInterval, "requests-per-10s", 100, "the private app's limit, enforced by the emulator and configured on the destination")
+	cmd.AddCommand(planCmd, syncCmd, destCmd, hubspotCmd)
 	return cmd
 }

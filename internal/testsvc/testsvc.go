@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -104,4 +105,14 @@ func MySQLURL(t testing.TB) string {
 		_, _ = db.Exec("DROP DATABASE IF EXISTS " + name)
 	})
 	return "mysql://root@127.0.0.1:3306/" + name
+}
+
+// Redis checks that Redis answers on 127.0.0.1:6379.
+func Redis(t testing.TB) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:6379", 5*time.Second)
+	if err != nil {
+		unavailable(t, "Redis on 127.0.0.1:6379", `redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`, err)
+	}
+	conn.Close()
 }

@@ -308,6 +308,7 @@ func (s *Server) allow(w http.ResponseWriter) bool {
 		h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(l.PerInterval))
 		if len(s.starts) >= l.PerInterval {
 			h.Set("X-HubSpot-RateLimit-Remaining", "0")
+			s.throttled++
 			s.tooMany(w, "TEN_SECONDLY_ROLLING", "ten_secondly_rolling")
 			return false
 		}
@@ -318,6 +319,7 @@ func (s *Server) allow(w http.ResponseWriter) bool {
 		h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(l.Daily))
 		if s.day >= l.Daily {
 			h.Set("X-HubSpot-RateLimit-Daily-Remaining", "0")
+			s.throttled++
 			s.tooMany(w, "DAILY", "daily")
 			return false
 		}

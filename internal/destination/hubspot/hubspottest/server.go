@@ -104,7 +104,9 @@ type Server struct {
 	faults   []int       // statuses to answer the next requests with
 	revoked  bool
 	requests int
-	ids      int // correlation ids handed out
+	// throttled counts the requests refused by the rate limits.
+	throttled int
+	ids       int // correlation ids handed out
 }
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
@@ -161,6 +163,14 @@ func (s *Server) Requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests
+}
+
+// Throttled is the number of requests the rate limits refused with 429
+// (FailNext's injected 429s not included).
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
 }
 
 // Records returns copies of the records of an object type that are not

@@ -1,0 +1,48 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/riptide-data/riptide/internal/testsvc"
+)
+
+// The benchmarks run here on small models, for what they report besides
+// time: that every row arrived, and that the plan found the changed rows.
+
+func TestPlanFindsTheChangedRows(t *testing.T) {
+	r, err := Plan(context.Background(), 20_000, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// hash(id) % 10000 < 500 picks about 5% of the ids.
+	if r.Changed < 700 || r.Changed > 1300 {
+		t.Errorf("changed %d of 20000 rows, want about 1000", r.Changed)
+	}
+	if r.ScanSeconds <= 0 || r.PlanSeconds <= 0 || r.PeakRSSBytes <= 0 {
+		t.Errorf("missing figures: %+v", r)
+	}
+}
+
+func TestDestinationsDeliverEveryRow(t *testing.T) {
+	testsvc.Redis(t)
+	results, err := Destinations(context.Background(), 3000, []string{"webhook", "kafka", "redis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Succeeded != 3000 || r.Failed != 0 {
+			t.Errorf("%s: %d succeeded, %d failed of 3000", r.Destination, r.Succeeded, r.Failed)
+		}
+	}
+}
+
+func TestHubSpotWithinLimits(t *testing.T) {
+	r, err := HubSpot(context.Background(), 1500, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Contacts != 1500 || r.Failed != 0 || r.Throttled != 0 {
+		t.Errorf("%+v: want every contact held, none failed, none throttled", r)
+	}
+}
