@@ -7,6 +7,7 @@ import (
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/braze"
 	"github.com/riptide-data/riptide/internal/destination/file"
 	"github.com/riptide-data/riptide/internal/destination/hubspot"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
@@ -44,6 +45,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"kafka":    kafka.Plugin(),
 		"nats":     nats.Plugin(),
 		"rabbitmq": rabbitmq.Plugin(),
+		"braze":    braze.Plugin(),
 	}
 }
 

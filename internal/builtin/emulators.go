@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/riptide-data/riptide/internal/destination/braze/brazetest"
 	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
 )
@@ -29,6 +30,18 @@ type RunningEmulator struct {
 // type.
 func Emulators() map[string]Emulator {
 	return map[string]Emulator{
+		"braze": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := brazetest.New(brazetest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.APIKey(),
+				Summary: func() string { return fmt.Sprintf("%d requests, %d users", s.Requests(), len(s.Users())) },
+				Stop:    func() { s.Close() },
+			}, nil
+		}},
 		"hubspot": {Start: func(addr string) (*RunningEmulator, error) {
 			s, err := hubspottest.New(hubspottest.WithAddr(addr))
 			if err != nil {
