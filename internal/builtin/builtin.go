@@ -16,6 +16,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/postgres"
 	"github.com/riptide-data/riptide/internal/destination/rabbitmq"
 	"github.com/riptide-data/riptide/internal/destination/redis"
+	"github.com/riptide-data/riptide/internal/destination/segment"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
 	duckdbsource "github.com/riptide-data/riptide/internal/source/duckdb"
 	mysqlsource "github.com/riptide-data/riptide/internal/source/mysql"
@@ -46,6 +47,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"nats":     nats.Plugin(),
 		"rabbitmq": rabbitmq.Plugin(),
 		"braze":    braze.Plugin(),
+		"segment":  segment.Plugin(),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/riptide-data/riptide/internal/destination/braze/brazetest"
 	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
+	"github.com/riptide-data/riptide/internal/destination/segment/segmenttest"
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
 )
 
@@ -53,6 +54,20 @@ func Emulators() map[string]Emulator {
 				Summary: func() string {
 					return fmt.Sprintf("%d requests, %d contacts, %d companies", s.Requests(),
 						len(s.Records("contacts", "hs_object_id")), len(s.Records("companies", "hs_object_id")))
+				},
+				Stop: func() { s.Close() },
+			}, nil
+		}},
+		"segment": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := segmenttest.New(segmenttest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.WriteKey(),
+				Summary: func() string {
+					return fmt.Sprintf("%d requests, %d calls accepted, %d profiles, %d track events", s.Requests(), s.Calls(), len(s.Profiles()), len(s.Events()))
 				},
 				Stop: func() { s.Close() },
 			}, nil

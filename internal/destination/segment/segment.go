@@ -35,8 +35,8 @@ const (
 	// context: about 200 bytes): 500 of them plus escapes fit in the rest.
 	estimatedBytes = 360 * 1024
 	// DefaultRequestsPerSec paces requests: Segment states no hard rate
-	// limit for the Tracking API but answers 429 when a source sends too
-	// fast, so riptide stays modest unless told otherwise.
+	// limit for the Tracking API, and its own libraries still handle 429,
+	// so riptide stays modest unless told otherwise.
 	DefaultRequestsPerSec = 50
 )
 
@@ -54,7 +54,7 @@ func spec() connector.Spec {
 			{Name: "base_url", Kind: connector.KindString, Default: "https://api.segment.io", Doc: "The Tracking API's base URL: https://eu1.api.segmentapis.com for EU workspaces, a proxy, or an emulator (riptide's segmenttest)."},
 			{Name: "delete_trait", Kind: connector.KindString, Doc: "Mirror mode only: the trait set to true by an identify call for each removed row (e.g. deleted). Segment's Tracking API cannot delete a profile; without this setting mirror mode is refused."},
 			{Name: "batch_size", Kind: connector.KindInt, Default: batchSize, Doc: "Messages per batch request, at most 2500; batches are also cut to stay under the 500 KB request limit."},
-			{Name: "rate_limit", Kind: connector.KindFloat, Default: float64(DefaultRequestsPerSec), Doc: "Batch requests per second at most. Segment states no hard limit but answers 429 to sources that send too fast."},
+			{Name: "rate_limit", Kind: connector.KindFloat, Default: float64(DefaultRequestsPerSec), Doc: "Batch requests per second at most. Segment states no hard limit for the Tracking API; a 429 it answers is retried after X-RateLimit-Reset."},
 			{Name: "concurrency", Kind: connector.KindInt, Default: 4, Doc: "Requests in flight at once."},
 			{Name: "timeout", Kind: connector.KindDuration, Default: 30 * time.Second, Doc: "Time allowed for one request; a request that runs out is retried."},
 		},
