@@ -61,6 +61,8 @@ func (d windowedDest) RateWindows() []connector.RateWindow { return d.windows }
 
 func TestDeliverRateWindows(t *testing.T) {
 	s := time.Second
+	// A window's span plus its guard against arrival jitter.
+	g10, g1 := 10*s+guard(10*s), s+guard(s)
 	tests := []struct {
 		name       string
 		windows    []connector.RateWindow
@@ -72,13 +74,13 @@ func TestDeliverRateWindows(t *testing.T) {
 			name:       "one window",
 			windows:    []connector.RateWindow{{Requests: 3, Per: 10 * s}},
 			requests:   7,
-			wantStarts: []time.Duration{0, 0, 0, 10 * s, 10 * s, 10 * s, 20 * s},
+			wantStarts: []time.Duration{0, 0, 0, g10, g10, g10, 2 * g10},
 		},
 		{
 			name:       "burst and long window",
 			windows:    []connector.RateWindow{{Requests: 2, Per: s}, {Requests: 3, Per: 10 * s}},
 			requests:   5,
-			wantStarts: []time.Duration{0, 0, s, 10 * s, 10 * s},
+			wantStarts: []time.Duration{0, 0, g1, g10, g10},
 		},
 		{
 			name:       "no window",
@@ -90,7 +92,7 @@ func TestDeliverRateWindows(t *testing.T) {
 			windows:    []connector.RateWindow{{Requests: 1, Per: time.Hour}},
 			override:   []connector.RateWindow{{Requests: 2, Per: 10 * s}},
 			requests:   4,
-			wantStarts: []time.Duration{0, 0, 10 * s, 10 * s},
+			wantStarts: []time.Duration{0, 0, g10, g10},
 		},
 	}
 	for _, tt := range tests {

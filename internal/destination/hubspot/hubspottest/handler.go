@@ -211,6 +211,7 @@ func (s *Server) write(w http.ResponseWriter, object, action string, inputs []in
 		if !created {
 			for k, v := range in.Properties {
 				rec.Properties[k] = v
+				s.indexValue(object, k, v, rec)
 			}
 			rec.UpdatedAt = s.now().UTC()
 		}

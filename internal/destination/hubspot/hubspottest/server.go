@@ -95,9 +95,13 @@ type Server struct {
 	ln  net.Listener
 	srv *http.Server
 
-	mu       sync.Mutex
-	schema   map[string][]Property
-	records  map[string]map[string]*Record // object → id → record
+	mu      sync.Mutex
+	schema  map[string][]Property
+	records map[string]map[string]*Record // object → id → record
+	// index finds records by property value (object → property → value),
+	// so that upserts by a unique property do not scan every record;
+	// entries may be stale and are checked on use.
+	index    map[string]map[string]map[string]*Record
 	nextID   int
 	starts   []time.Time // request times within the rolling interval
 	day      int         // requests counted against the daily limit
@@ -117,6 +121,7 @@ func New(opts ...Option) (*Server, error) {
 		now:     time.Now,
 		schema:  DefaultObjects(),
 		records: map[string]map[string]*Record{},
+		index:   map[string]map[string]map[string]*Record{},
 		nextID:  1000,
 	}
 	for _, o := range opts {
@@ -207,7 +212,25 @@ func (s *Server) create(object string, props map[string]string) *Record {
 		s.records[object] = map[string]*Record{}
 	}
 	s.records[object][id] = r
+	for k, v := range r.Properties {
+		s.indexValue(object, k, v, r)
+	}
 	return r
+}
+
+// indexValue records that r's property holds value.
+func (s *Server) indexValue(object, property, value string, r *Record) {
+	byProp := s.index[object]
+	if byProp == nil {
+		byProp = map[string]map[string]*Record{}
+		s.index[object] = byProp
+	}
+	byValue := byProp[property]
+	if byValue == nil {
+		byValue = map[string]*Record{}
+		byProp[property] = byValue
+	}
+	byValue[value] = r
 }
 
 // find returns the live record whose property equals value.
@@ -218,10 +241,8 @@ func (s *Server) find(object, property, value string) *Record {
 		}
 		return nil
 	}
-	for _, r := range s.records[object] {
-		if !r.Archived && r.Properties[property] == value {
-			return r
-		}
+	if r := s.index[object][property][value]; r != nil && !r.Archived && r.Properties[property] == value {
+		return r
 	}
 	return nil
 }
