@@ -136,6 +136,33 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	}
 	hubspotCmd.Flags().IntVar(&hsRows, "rows", 100_000, "rows in the generated model")
 	hubspotCmd.Flags().IntVar(&perInterval, "requests-per-10s", 100, "the private app's limit, enforced by the emulator and configured on the destination")
-	cmd.AddCommand(planCmd, syncCmd, destCmd, hubspotCmd)
+	var (
+		mixRows, mixBatch     int
+		refusedPct, faultsPct float64
+	)
+	mixedCmd := &cobra.Command{
+		Use:   "mixed",
+		Short: "Sync into a webhook emulator that refuses some rows and fails some requests; report where every row ended up",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			r, err := bench.Mixed(ctx, mixRows, mixBatch, refusedPct, faultsPct)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(os.Stdout, r)
+			}
+			fmt.Printf("%d rows in %.1fs: %d succeeded, %d failed (%d refused by the receiver), %d lost; %d requests for %d batches with %d injected failures (%.2f of the bound)\n",
+				r.Rows, r.Seconds, r.Succeeded, r.Failed, r.Refused, r.Lost, r.Requests, r.MinRequests, r.Injected, r.Overhead)
+			return nil
+		},
+	}
+	mixedCmd.Flags().IntVar(&mixRows, "rows", 100_000, "rows in the generated model")
+	mixedCmd.Flags().IntVar(&mixBatch, "batch-size", 100, "records per request")
+	mixedCmd.Flags().Float64Var(&refusedPct, "refused-pct", 5, "percent of rows the receiver refuses")
+	mixedCmd.Flags().Float64Var(&faultsPct, "faults-pct", 10, "percent of requests answered 500 or 429")
+	cmd.AddCommand(planCmd, syncCmd, destCmd, hubspotCmd, mixedCmd)
 	return cmd
 }

@@ -46,3 +46,16 @@ func TestHubSpotWithinLimits(t *testing.T) {
 		t.Errorf("%+v: want every contact held, none failed, none throttled", r)
 	}
 }
+
+func TestMixedLosesNoRow(t *testing.T) {
+	r, err := Mixed(context.Background(), 2000, 50, 5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lost != 0 || int(r.Failed) != r.Refused || int(r.Succeeded) != r.Held || r.Held+r.Refused != 2000 {
+		t.Errorf("%+v: every row must end delivered or failed with the receiver's message", r)
+	}
+	if r.Requests > r.MinRequests+r.Injected {
+		t.Errorf("%d requests for %d batches and %d injected failures", r.Requests, r.MinRequests, r.Injected)
+	}
+}

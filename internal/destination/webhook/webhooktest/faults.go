@@ -2,6 +2,7 @@ package webhooktest
 
 import (
 	"maps"
+	"math/rand/v2"
 	"time"
 )
 
@@ -17,8 +18,13 @@ type Failure struct {
 
 // faults are the programmed misbehaviours; guarded by Server.mu.
 type faults struct {
-	next   []Failure         // answers for the next requests, in order
-	keys   map[string]string // key → message in results, ok:false
+	next []Failure         // answers for the next requests, in order
+	keys map[string]string // key → message in results, ok:false
+	// keyRule refuses records in results by a rule over the key (message
+	// "" accepts), for refusing a share of millions of keys.
+	keyRule func(key string) string
+	// random fails a share of requests with one of its failures.
+	random *randomFaults
 	poison map[string]string // key → message of a whole-batch 400
 	delay  time.Duration
 	bearer string
@@ -42,6 +48,43 @@ func (s *Server) FailKey(key, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.keys = setRule(s.faults.keys, key, message)
+}
+
+// FailKeysWhere makes every record whose key rule(key) gives a message
+// come back refused in the results with that message (a partial success),
+// like FailKey for a rule instead of a list. nil removes the rule.
+func (s *Server) FailKeysWhere(rule func(key string) string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.keyRule = rule
+}
+
+// randomFaults fails a share of requests, deterministically from a seed.
+type randomFaults struct {
+	share    float64
+	rng      *rand.Rand
+	failures []Failure
+	n        int
+}
+
+// FailRandomly makes a share (0..1) of the requests that pass the checks
+// fail with one of failures, in turn, chosen by a generator seeded with
+// seed (the same seed fails the same requests). share 0 stops it.
+func (s *Server) FailRandomly(share float64, seed uint64, failures ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if share <= 0 || len(failures) == 0 {
+		s.faults.random = nil
+		return
+	}
+	s.faults.random = &randomFaults{share: share, rng: rand.New(rand.NewPCG(seed, seed)), failures: failures}
+}
+
+// Injected is the number of requests failed by FailRandomly and FailNext.
+func (s *Server) Injected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.injected
 }
 
 // PoisonKey makes every request containing key fail as a whole with 400

@@ -137,7 +137,7 @@ func (s *Server) judge(r *http.Request, req *Request, body []byte) answer {
 		}
 	}
 
-	if len(f.keys) == 0 {
+	if len(f.keys) == 0 && f.keyRule == nil {
 		return answer{status: http.StatusOK, body: fmt.Appendf(nil, `{"accepted":%d}`, len(req.Records)), accepted: req.Records}
 	}
 	results := make([]result, len(req.Records))
@@ -147,6 +147,12 @@ func (s *Server) judge(r *http.Request, req *Request, body []byte) answer {
 		if msg, ok := f.keys[rec.Key]; ok {
 			results[i] = result{Key: rec.Key, Error: msg}
 			continue
+		}
+		if f.keyRule != nil {
+			if msg := f.keyRule(rec.Key); msg != "" {
+				results[i] = result{Key: rec.Key, Error: msg}
+				continue
+			}
 		}
 		accepted = append(accepted, rec)
 	}
@@ -159,10 +165,17 @@ func (s *Server) takeFailure() *Failure {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.faults.next) == 0 {
+		if r := s.faults.random; r != nil && r.rng.Float64() < r.share {
+			f := r.failures[r.n%len(r.failures)]
+			r.n++
+			s.injected++
+			return &f
+		}
 		return nil
 	}
 	f := s.faults.next[0]
 	s.faults.next = s.faults.next[1:]
+	s.injected++
 	return &f
 }
 

@@ -89,6 +89,7 @@ type Server struct {
 	latest   map[string]Record
 	count    int
 	received int
+	injected int // requests failed on purpose (FailNext, FailRandomly)
 	faults   faults
 }
 
@@ -207,6 +208,6 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.requests, s.records = nil, nil
 	s.latest = map[string]Record{}
-	s.count, s.received = 0, 0
+	s.count, s.received, s.injected = 0, 0, 0
 	s.faults = faults{}
 }
