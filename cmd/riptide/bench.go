@@ -131,6 +131,10 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 			}
 			fmt.Printf("hubspot %d rows in %.1fs: %d requests (%.1f%% of %d per 10 s), %d throttled, %d contacts held, failed %d\n",
 				r.Rows, r.Seconds, r.Requests, 100*r.Utilisation, r.PerInterval, r.Throttled, r.Contacts, r.Failed)
+			fmt.Printf("\nthe same %d rows at each rate-limited destination's default limits:\n", r.Rows)
+			for _, e := range bench.Estimates(r.Rows) {
+				fmt.Printf("  %-10s batches of %-5d %6d requests at %7.2f/s: %8.1fs\n", e.Destination, e.BatchSize, e.Requests, e.RequestsPerSecond, e.Seconds)
+			}
 			return nil
 		},
 	}

@@ -2,7 +2,11 @@ package bench
 
 import (
 	"context"
+	"math"
 	"testing"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/connector"
 
 	"github.com/riptide-data/riptide/internal/testsvc"
 )
@@ -57,5 +61,23 @@ func TestMixedLosesNoRow(t *testing.T) {
 	}
 	if r.Requests > r.MinRequests+r.Injected {
 		t.Errorf("%d requests for %d batches and %d injected failures", r.Requests, r.MinRequests, r.Injected)
+	}
+}
+
+func TestPaced(t *testing.T) {
+	tests := []struct {
+		limits connector.Limits
+		n      int
+		want   float64
+	}{
+		{connector.Limits{RequestsPerSec: 10}, 11, 1},
+		{connector.Limits{Windows: []connector.RateWindow{{Requests: 100, Per: 10 * time.Second}}}, 100, 0},
+		{connector.Limits{Windows: []connector.RateWindow{{Requests: 100, Per: 10 * time.Second}}}, 1000, 9 * 10.2},
+		{connector.Limits{Windows: []connector.RateWindow{{Requests: 100, Per: 10 * time.Second}, {Requests: 250000, Per: 24 * time.Hour}}}, 1000, 9 * 10.2},
+	}
+	for _, tt := range tests {
+		if got := paced(tt.limits, tt.n); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("paced(%+v, %d) = %v, want %v", tt.limits, tt.n, got, tt.want)
+		}
 	}
 }
