@@ -1,0 +1,123 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/connector"
+)
+
+const maxResponse = 1 << 20
+
+// slackError is Slack refusing one message with an error code that
+// retrying cannot fix and that concerns the message, not the run
+// (channel_not_found, not_in_channel, is_archived, msg_too_long, …).
+type slackError struct {
+	Code   string
+	Detail string
+}
+
+func (e *slackError) Error() string {
+	if e.Detail != "" {
+		return "slack: " + e.Code + " (" + e.Detail + ")"
+	}
+	return "slack: " + e.Code
+}
+
+// Error codes that mean the token cannot post at all: the run stops.
+var authCodes = map[string]bool{
+	"invalid_auth": true, "not_authed": true, "account_inactive": true,
+	"token_revoked": true, "token_expired": true, "no_permission": true,
+	"missing_scope": true, "not_allowed_token_type": true,
+}
+
+// Error codes of a transient fault on Slack's side: the request is retried.
+var retryCodes = map[string]bool{
+	"ratelimited": true, "rate_limited": true, "fatal_error": true,
+	"internal_error": true, "service_unavailable": true, "request_timeout": true,
+}
+
+type response struct {
+	OK       bool   `json:"ok"`
+	Error    string `json:"error"`
+	Needed   string `json:"needed"`
+	Provided string `json:"provided"`
+	Warning  string `json:"warning"`
+}
+
+// post sends one chat.postMessage call. Slack answers most outcomes with
+// HTTP 200 and {"ok": …}: ok is success; an auth error code becomes a
+// RequestError with Auth set (the run stops); ratelimited and server
+// faults become retryable RequestErrors (with Retry-After when given);
+// any other code is a *slackError for the message's rows. A non-2xx
+// status (429 with Retry-After, 5xx) is classified as for any HTTP API.
+func (d *Destination) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/api/chat.postMessage", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("slack: build chat.postMessage request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("User-Agent", "riptide-slack")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("slack: post chat.postMessage: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("slack: read chat.postMessage response: %w", err)
+	}
+	wait := retryAfter(resp.Header)
+	var r response
+	jsonErr := json.Unmarshal(data, &r)
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		msg := strings.TrimSpace(string(data))
+		if jsonErr == nil && r.Error != "" {
+			msg = r.Error
+		}
+		return connector.ClassifyHTTP(resp.StatusCode, []byte(msg), wait)
+	}
+	if jsonErr != nil {
+		// A 200 that is not Slack's JSON (a proxy's page): retrying may
+		// reach Slack itself.
+		return &connector.RequestError{Status: resp.StatusCode, Retryable: true, Message: fmt.Sprintf("slack: chat.postMessage answered %d with a body that is not JSON: %.200s", resp.StatusCode, data)}
+	}
+	if r.OK {
+		return nil
+	}
+	return classify(resp.StatusCode, r, wait)
+}
+
+func classify(status int, r response, wait time.Duration) error {
+	code := r.Error
+	if code == "" {
+		code = "unknown_error"
+	}
+	switch {
+	case authCodes[code]:
+		msg := "slack: " + code
+		if r.Needed != "" {
+			msg += " (needed " + r.Needed + ", provided " + r.Provided + ")"
+		}
+		return &connector.RequestError{Status: status, Auth: true, Message: msg}
+	case retryCodes[code]:
+		return &connector.RequestError{Status: status, Retryable: true, RetryAfter: wait, Message: "slack: " + code}
+	}
+	return &slackError{Code: code, Detail: r.Warning}
+}
+
+// retryAfter reads Retry-After, which Slack sends in seconds with a 429.
+func retryAfter(h http.Header) time.Duration {
+	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
+}
