@@ -17,6 +17,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/rabbitmq"
 	"github.com/riptide-data/riptide/internal/destination/redis"
 	"github.com/riptide-data/riptide/internal/destination/segment"
+	"github.com/riptide-data/riptide/internal/destination/slack"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
 	duckdbsource "github.com/riptide-data/riptide/internal/source/duckdb"
 	mysqlsource "github.com/riptide-data/riptide/internal/source/mysql"
@@ -48,6 +49,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"rabbitmq": rabbitmq.Plugin(),
 		"braze":    braze.Plugin(),
 		"segment":  segment.Plugin(),
+		"slack":    slack.Plugin(),
 	}
 }
 

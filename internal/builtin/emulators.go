@@ -7,6 +7,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/braze/brazetest"
 	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
 	"github.com/riptide-data/riptide/internal/destination/segment/segmenttest"
+	"github.com/riptide-data/riptide/internal/destination/slack/slacktest"
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
 )
 
@@ -68,6 +69,20 @@ func Emulators() map[string]Emulator {
 				Token:   s.WriteKey(),
 				Summary: func() string {
 					return fmt.Sprintf("%d requests, %d calls accepted, %d profiles, %d track events", s.Requests(), s.Calls(), len(s.Profiles()), len(s.Events()))
+				},
+				Stop: func() { s.Close() },
+			}, nil
+		}},
+		"slack": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := slacktest.New(slacktest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.Token(),
+				Summary: func() string {
+					return fmt.Sprintf("%d requests, %d messages posted, %d rate-limited", s.Requests(), len(s.Messages()), s.RateLimited())
 				},
 				Stop: func() { s.Close() },
 			}, nil
