@@ -67,3 +67,62 @@ syncs:
 		t.Errorf("second run: %s planned %d", v.counts(), v.Planned)
 	}
 }
+
+// TestE2EValidateConnect checks mappings against HubSpot's properties API
+// (the emulator's): an unknown property gets a suggestion, a read-only one
+// is refused, with the positions of the mapping lines.
+func TestE2EValidateConnect(t *testing.T) {
+	t.Parallel()
+	hs, err := hubspottest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hs.Close()
+	p := newProj(t, `
+sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+destinations:
+  crm: {type: hubspot, access_token: "${HUBSPOT_TOKEN}", base_url: "${HUBSPOT_URL}"}
+  hook: {type: webhook, url: "http://127.0.0.1:1/x"}
+models:
+  users: {source: warehouse, primary_key: id, sql: select 1 as id}
+syncs:
+  good:
+    model: users
+    destination: crm
+    object: contacts
+    mapping: {email: email, firstname: first_name}
+  bad:
+    model: users
+    destination: crm
+    object: contacts
+    mapping:
+      email: email
+      firstnme: first_name
+      hs_object_id: id
+  other:
+    model: users
+    destination: hook
+`)
+	p.env = []string{"HUBSPOT_TOKEN=" + hs.Token(), "HUBSPOT_URL=" + hs.URL()}
+	r := p.riptide("validate", "--connect")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`riptide.yaml:21:7: sync bad: hubspot contacts has no field "firstnme" (did you mean "firstname"?)`,
+		`riptide.yaml:22:7: sync bad: hubspot contacts field "hs_object_id" is read-only`,
+		"connected: 2 syncs checked against their destination's schema (1 skipped: their destination lists no schema: other)",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("validate --connect lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "sync good") {
+		t.Errorf("the good sync was reported:\n%s", r.stderr)
+	}
+	// Without --connect nothing is checked against the destination.
+	if r := p.riptide("validate"); r.code != 0 {
+		t.Errorf("validate without --connect: exit %d\n%s", r.code, r.stderr)
+	}
+}

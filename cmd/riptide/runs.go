@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/engine"
 	"github.com/riptide-data/riptide/internal/state"
 )
 
@@ -192,9 +193,10 @@ func newResetCmd(g *globalFlags) *cobra.Command {
 }
 
 func newValidateCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var connect bool
+	cmd := &cobra.Command{
 		Use:   "validate",
-		Short: "Check the project's configuration",
+		Short: "Check the project's configuration (--connect: also each sync's mapping against the destination's schema)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := loadProject(g)
@@ -212,17 +214,53 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json {
-				return writeJSON(os.Stdout, map[string]any{
-					"valid": true, "sources": len(p.Sources), "destinations": len(p.Destinations),
-					"models": len(p.Models), "syncs": len(p.Syncs), "warnings": p.Warnings,
+			out := map[string]any{
+				"valid": true, "sources": len(p.Sources), "destinations": len(p.Destinations),
+				"models": len(p.Models), "syncs": len(p.Syncs), "warnings": p.Warnings,
+			}
+			var problems []engine.Problem
+			if connect {
+				err := withApp(g, func(ctx context.Context, a *app) error {
+					probs, checked, skipped, err := a.engine.CheckDestinations(ctx, sortedSyncs(p))
+					problems = probs
+					out["connected"], out["no_schema"] = checked, skipped
+					if !g.json && err == nil {
+						fmt.Printf("connected: %d syncs checked against their destination's schema", len(checked))
+						if len(skipped) > 0 {
+							fmt.Printf(" (%d skipped: their destination lists no schema: %s)", len(skipped), strings.Join(skipped, ", "))
+						}
+						fmt.Println()
+					}
+					return err
 				})
+				if err != nil {
+					return err
+				}
+			}
+			if len(problems) > 0 {
+				list := make([]string, len(problems))
+				for i, pr := range problems {
+					list[i] = pr.Error()
+				}
+				if g.json {
+					out["valid"], out["problems"] = false, list
+					if err := writeJSON(os.Stdout, out); err != nil {
+						return err
+					}
+					return &exitError{code: exitInvalid, err: errSilent}
+				}
+				return &exitError{code: exitInvalid, err: errors.New(strings.Join(list, "\n"))}
+			}
+			if g.json {
+				return writeJSON(os.Stdout, out)
 			}
 			fmt.Printf("ok: %d sources, %d destinations, %d models, %d syncs\n",
 				len(p.Sources), len(p.Destinations), len(p.Models), len(p.Syncs))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&connect, "connect", false, "connect to destinations that list their schema and check each mapping's fields")
+	return cmd
 }
 
 // printRequests prints a run's request log, the "debugger".

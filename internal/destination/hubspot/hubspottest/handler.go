@@ -87,6 +87,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if object, ok := strings.CutPrefix(r.URL.Path, "/crm/v3/properties/"); ok && r.Method == http.MethodGet {
+		s.properties(w, object)
+		return
+	}
 	object, action, ok := route(r.URL.Path)
 	if !ok || r.Method != http.MethodPost {
 		s.writeError(w, http.StatusNotFound, apiError{Message: fmt.Sprintf("Unable to infer object type from: %s", r.URL.Path), Category: "OBJECT_NOT_FOUND"})
@@ -366,4 +370,47 @@ func cloneWith(props map[string]string, k, v string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// properties answers GET /crm/v3/properties/{objectType}: the object's
+// properties in the properties API's shape.
+func (s *Server) properties(w http.ResponseWriter, object string) {
+	props, known := s.schema[object]
+	if !known {
+		s.writeError(w, http.StatusBadRequest, apiError{Message: "Unable to infer object type from: " + object, Category: "VALIDATION_ERROR"})
+		return
+	}
+	type modification struct {
+		Archivable         bool `json:"archivable"`
+		ReadOnlyDefinition bool `json:"readOnlyDefinition"`
+		ReadOnlyValue      bool `json:"readOnlyValue"`
+	}
+	type property struct {
+		Name                 string       `json:"name"`
+		Label                string       `json:"label"`
+		Type                 string       `json:"type"`
+		FieldType            string       `json:"fieldType"`
+		GroupName            string       `json:"groupName"`
+		HasUniqueValue       bool         `json:"hasUniqueValue"`
+		Hidden               bool         `json:"hidden"`
+		ModificationMetadata modification `json:"modificationMetadata"`
+	}
+	out := struct {
+		Results []property `json:"results"`
+	}{Results: []property{}}
+	for _, p := range props {
+		typ, field := p.Type, "text"
+		if typ == "" {
+			typ = "string"
+		}
+		if typ == "number" {
+			field = "number"
+		}
+		out.Results = append(out.Results, property{
+			Name: p.Name, Label: p.Name, Type: typ, FieldType: field, GroupName: object + "information",
+			HasUniqueValue: p.Unique, ModificationMetadata: modification{Archivable: !p.ReadOnly, ReadOnlyDefinition: p.ReadOnly, ReadOnlyValue: p.ReadOnly},
+		})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }

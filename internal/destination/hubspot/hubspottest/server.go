@@ -35,6 +35,10 @@ type Record struct {
 type Property struct {
 	Name   string
 	Unique bool
+	// ReadOnly properties are HubSpot's own (readOnlyValue): listed by the
+	// properties API, set by HubSpot.
+	ReadOnly bool
+	Type     string // "string" when empty
 }
 
 // DefaultObjects are the object types and properties the emulator knows
@@ -42,16 +46,17 @@ type Property struct {
 func DefaultObjects() map[string][]Property {
 	return map[string][]Property{
 		"contacts": {
-			{Name: "email", Unique: true}, {Name: "hs_object_id", Unique: true},
+			{Name: "email", Unique: true}, {Name: "hs_object_id", Unique: true, ReadOnly: true, Type: "number"},
+			{Name: "createdate", ReadOnly: true, Type: "datetime"},
 			{Name: "firstname"}, {Name: "lastname"}, {Name: "phone"}, {Name: "company"},
 			{Name: "website"}, {Name: "lifecyclestage"}, {Name: "jobtitle"}, {Name: "city"}, {Name: "country"},
 		},
 		"companies": {
-			{Name: "domain", Unique: true}, {Name: "hs_object_id", Unique: true},
+			{Name: "domain", Unique: true}, {Name: "hs_object_id", Unique: true, ReadOnly: true, Type: "number"},
 			{Name: "name"}, {Name: "industry"}, {Name: "city"}, {Name: "country"}, {Name: "numberofemployees"}, {Name: "lifecyclestage"},
 		},
 		"deals": {
-			{Name: "hs_object_id", Unique: true},
+			{Name: "hs_object_id", Unique: true, ReadOnly: true, Type: "number"},
 			{Name: "dealname"}, {Name: "amount"}, {Name: "dealstage"}, {Name: "pipeline"}, {Name: "closedate"},
 		},
 	}
