@@ -8,6 +8,7 @@ import (
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
 	"github.com/riptide-data/riptide/internal/destination/braze"
+	"github.com/riptide-data/riptide/internal/destination/customerio"
 	"github.com/riptide-data/riptide/internal/destination/file"
 	"github.com/riptide-data/riptide/internal/destination/hubspot"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
@@ -50,6 +51,8 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"braze":    braze.Plugin(),
 		"segment":  segment.Plugin(),
 		"slack":    slack.Plugin(),
+
+		"customerio": customerio.Plugin(),
 	}
 }
 
