@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -137,7 +138,8 @@ func (d *Destination) body(text string, blocks json.RawMessage) []byte {
 // code that is neither auth, rate limit nor a server fault): the rows of
 // that message fail, the run goes on.
 func rowFailure(err error) (string, bool) {
-	if se, ok := err.(*slackError); ok {
+	var se *slackError
+	if errors.As(err, &se) {
 		return se.Error(), true
 	}
 	return "", false
