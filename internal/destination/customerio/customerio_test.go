@@ -390,3 +390,31 @@ func TestDefaultsAndWindows(t *testing.T) {
 		t.Errorf("windows = %v, want %v", d.RateWindows(), want)
 	}
 }
+
+// TestRateLimit checks the emulator's window and the adapter's reading of
+// its 429: retryable after Retry-After, and delivered once the window
+// turns.
+func TestRateLimit(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := emulator(t, customeriotest.WithRateLimit(customeriotest.RateLimit{Requests: 1, Per: time.Second}), customeriotest.WithClock(clock))
+	d := open(t, s, "upsert", "", "id", "first_name")
+	if err := d.Write(t.Context(), &connector.Batch{Records: []connector.Record{person("u1", "A")}}); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Write(t.Context(), &connector.Batch{Records: []connector.Record{person("u2", "B")}})
+	var re *connector.RequestError
+	if !errors.As(err, &re) || re.Status != 429 || !re.Retryable || re.RetryAfter != time.Second {
+		t.Fatalf("second request in the window: err = %#v, want a retryable 429 after 1s", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	if err := d.Write(t.Context(), &connector.Batch{Records: []connector.Record{person("u2", "B")}}); err != nil {
+		t.Fatalf("after the window turned: %v", err)
+	}
+	if len(s.People()) != 2 {
+		t.Errorf("people = %v", s.People())
+	}
+}
