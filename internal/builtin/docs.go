@@ -55,6 +55,9 @@ func Markdown(kind, name string, spec connector.Spec) string {
 		if l.RequestsPerSec > 0 {
 			fmt.Fprintf(&b, "- Requests per second: %g\n", l.RequestsPerSec)
 		}
+		for _, w := range l.Windows {
+			fmt.Fprintf(&b, "- At most %d requests in any %s\n", w.Requests, w.Per)
+		}
 		if spec.Deferred {
 			b.WriteString("- Records become durable when the run's output is finished (all or nothing per run).\n")
 		}
