@@ -14,7 +14,7 @@ import (
 //	default fallback v     {{ .plan | default "free" }}
 //	replace old new s      {{ .phone | replace " " "" }}
 //	join sep list          {{ .tags | join "," }}
-var TemplateFuncNames = []string{"lower", "upper", "title", "trim", "default", "sha256", "replace", "join"}
+var TemplateFuncNames = []string{"lower", "upper", "title", "trim", "default", "sha256", "replace", "join", "normalize_email", "normalize_phone"}
 
 // parseFuncs stands in for the transform package's functions when checking
 // that a template parses: text/template resolves function names at parse
@@ -22,14 +22,16 @@ var TemplateFuncNames = []string{"lower", "upper", "title", "trim", "default", "
 func parseFuncs() template.FuncMap {
 	one := func(any) string { return "" }
 	return template.FuncMap{
-		"lower":   one,
-		"upper":   one,
-		"title":   one,
-		"trim":    one,
-		"sha256":  one,
-		"default": func(fallback, v any) any { return nil },
-		"replace": func(old, new string, s any) string { return "" },
-		"join":    func(sep string, list any) string { return "" },
+		"lower":           one,
+		"upper":           one,
+		"title":           one,
+		"trim":            one,
+		"sha256":          one,
+		"normalize_email": one,
+		"normalize_phone": one,
+		"default":         func(fallback, v any) any { return nil },
+		"replace":         func(old, new string, s any) string { return "" },
+		"join":            func(sep string, list any) string { return "" },
 	}
 }
 

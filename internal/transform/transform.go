@@ -255,6 +255,10 @@ func Funcs() template.FuncMap {
 			return hex.EncodeToString(sum[:])
 		},
 		"replace": func(old, new string, v any) string { return strings.ReplaceAll(text(v), old, new) },
+		// PII normalisation before hashing, as ad platforms match on it:
+		// {{ .email | normalize_email | sha256 }}.
+		"normalize_email": func(v any) string { return strings.ToLower(strings.TrimSpace(text(v))) },
+		"normalize_phone": normalizePhone,
 		"join": func(sep string, v any) string {
 			switch x := v.(type) {
 			case []any:
@@ -269,6 +273,23 @@ func Funcs() template.FuncMap {
 			return text(v)
 		},
 	}
+}
+
+// normalizePhone keeps a phone number's digits, and a leading "+" when the
+// number has one: "+1 (555) 010-9999" → "+15550109999". Numbers without a
+// country code are left without one; prefix it in the model.
+func normalizePhone(v any) string {
+	s := strings.TrimSpace(text(v))
+	var b strings.Builder
+	if strings.HasPrefix(s, "+") {
+		b.WriteByte('+')
+	}
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func text(v any) string {

@@ -482,3 +482,26 @@ func TestFuncsMatchConfig(t *testing.T) {
 		t.Errorf("config.TemplateFuncNames and transform.Funcs differ (-config +transform):\n%s", diff)
 	}
 }
+
+func TestPIINormalisation(t *testing.T) {
+	f := transform.Funcs()
+	email := f["normalize_email"].(func(any) string)
+	phone := f["normalize_phone"].(func(any) string)
+	tests := []struct {
+		fn   func(any) string
+		in   any
+		want string
+	}{
+		{email, "  Ada.Lovelace@Example.COM ", "ada.lovelace@example.com"},
+		{email, nil, ""},
+		{phone, "+1 (555) 010-9999", "+15550109999"},
+		{phone, "020 7946 0958", "02079460958"},
+		{phone, int64(4915112345678), "4915112345678"},
+		{phone, "", ""},
+	}
+	for _, tt := range tests {
+		if got := tt.fn(tt.in); got != tt.want {
+			t.Errorf("normalise %v = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
