@@ -47,7 +47,9 @@ func member(email, first string, extra ...connector.FieldValue) connector.Record
 	return connector.Record{Op: connector.OpUpsert, Key: email, Fields: append([]connector.FieldValue{{Name: FieldEmail, Value: email}, {Name: "FNAME", Value: first}}, extra...)}
 }
 
-func remove(email string) connector.Record { return connector.Record{Op: connector.OpDelete, Key: email} }
+func remove(email string) connector.Record {
+	return connector.Record{Op: connector.OpDelete, Key: email}
+}
 
 // sleeps records the waits delivery asks for without spending them.
 type sleeps struct {
