@@ -11,6 +11,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/customerio"
 	"github.com/riptide-data/riptide/internal/destination/file"
 	"github.com/riptide-data/riptide/internal/destination/hubspot"
+	"github.com/riptide-data/riptide/internal/destination/iterable"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
 	"github.com/riptide-data/riptide/internal/destination/mysql"
 	"github.com/riptide-data/riptide/internal/destination/nats"
@@ -53,6 +54,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"slack":    slack.Plugin(),
 
 		"customerio": customerio.Plugin(),
+		"iterable":   iterable.Plugin(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/braze/brazetest"
 	"github.com/riptide-data/riptide/internal/destination/customerio/customeriotest"
 	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
+	"github.com/riptide-data/riptide/internal/destination/iterable/iterabletest"
 	"github.com/riptide-data/riptide/internal/destination/segment/segmenttest"
 	"github.com/riptide-data/riptide/internal/destination/slack/slacktest"
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
@@ -54,6 +55,18 @@ func Emulators() map[string]Emulator {
 				BaseURL: s.URL(),
 				Token:   s.SiteID() + ":" + s.APIKey(),
 				Summary: func() string { return fmt.Sprintf("%d requests, %d people", s.Requests(), len(s.People())) },
+				Stop:    func() { s.Close() },
+			}, nil
+		}},
+		"iterable": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := iterabletest.New(iterabletest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.APIKey(),
+				Summary: func() string { return fmt.Sprintf("%d requests, %d users", s.Requests(), len(s.Users())) },
 				Stop:    func() { s.Close() },
 			}, nil
 		}},
