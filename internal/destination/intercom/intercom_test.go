@@ -427,4 +427,3 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("waits = %v, want one of 10s (until X-RateLimit-Reset)", sl.waits)
 	}
 }
-
