@@ -13,6 +13,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/hubspot"
 	"github.com/riptide-data/riptide/internal/destination/iterable"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
+	"github.com/riptide-data/riptide/internal/destination/mailchimp"
 	"github.com/riptide-data/riptide/internal/destination/mysql"
 	"github.com/riptide-data/riptide/internal/destination/nats"
 	"github.com/riptide-data/riptide/internal/destination/postgres"
@@ -54,6 +55,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"slack":    slack.Plugin(),
 
 		"customerio": customerio.Plugin(),
+		"mailchimp":  mailchimp.Plugin(),
 		"iterable":   iterable.Plugin(),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/customerio/customeriotest"
 	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
 	"github.com/riptide-data/riptide/internal/destination/iterable/iterabletest"
+	"github.com/riptide-data/riptide/internal/destination/mailchimp/mailchimptest"
 	"github.com/riptide-data/riptide/internal/destination/segment/segmenttest"
 	"github.com/riptide-data/riptide/internal/destination/slack/slacktest"
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
@@ -81,6 +82,20 @@ func Emulators() map[string]Emulator {
 				Summary: func() string {
 					return fmt.Sprintf("%d requests, %d contacts, %d companies", s.Requests(),
 						len(s.Records("contacts", "hs_object_id")), len(s.Records("companies", "hs_object_id")))
+				},
+				Stop: func() { s.Close() },
+			}, nil
+		}},
+		"mailchimp": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := mailchimptest.New(mailchimptest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.APIKey(),
+				Summary: func() string {
+					return fmt.Sprintf("%d requests, %d members in list %s", s.Requests(), len(s.Active(s.ListID())), s.ListID())
 				},
 				Stop: func() { s.Close() },
 			}, nil
