@@ -11,6 +11,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/customerio"
 	"github.com/riptide-data/riptide/internal/destination/file"
 	"github.com/riptide-data/riptide/internal/destination/hubspot"
+	"github.com/riptide-data/riptide/internal/destination/intercom"
 	"github.com/riptide-data/riptide/internal/destination/iterable"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
 	"github.com/riptide-data/riptide/internal/destination/mailchimp"
@@ -57,6 +58,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"customerio": customerio.Plugin(),
 		"mailchimp":  mailchimp.Plugin(),
 		"iterable":   iterable.Plugin(),
+		"intercom":   intercom.Plugin(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/braze/brazetest"
 	"github.com/riptide-data/riptide/internal/destination/customerio/customeriotest"
 	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
+	"github.com/riptide-data/riptide/internal/destination/intercom/intercomtest"
 	"github.com/riptide-data/riptide/internal/destination/iterable/iterabletest"
 	"github.com/riptide-data/riptide/internal/destination/mailchimp/mailchimptest"
 	"github.com/riptide-data/riptide/internal/destination/segment/segmenttest"
@@ -56,6 +57,18 @@ func Emulators() map[string]Emulator {
 				BaseURL: s.URL(),
 				Token:   s.SiteID() + ":" + s.APIKey(),
 				Summary: func() string { return fmt.Sprintf("%d requests, %d people", s.Requests(), len(s.People())) },
+				Stop:    func() { s.Close() },
+			}, nil
+		}},
+		"intercom": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := intercomtest.New(intercomtest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.Token(),
+				Summary: func() string { return fmt.Sprintf("%d requests, %d contacts", s.Requests(), len(s.Contacts())) },
 				Stop:    func() { s.Close() },
 			}, nil
 		}},
