@@ -23,6 +23,10 @@ func newEmulateCmd(g *globalFlags) *cobra.Command {
 			if !ok {
 				return &exitError{code: exitInvalid, err: fmt.Errorf("no emulator for %q (emulators: %s)", args[0], strings.Join(builtin.EmulatorNames(), ", "))}
 			}
+			// Catch Ctrl-C before saying where to connect, so that a stop
+			// right after the first line is a clean stop.
+			ctx, cancel := signalContext()
+			defer cancel()
 			run, err := em.Start(addr)
 			if err != nil {
 				return fmt.Errorf("start the %s emulator on %s: %w", args[0], addr, err)
@@ -39,8 +43,6 @@ func newEmulateCmd(g *globalFlags) *cobra.Command {
 				}
 				fmt.Println("Ctrl-C stops it.")
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
 			<-ctx.Done()
 			if !g.json {
 				fmt.Printf("\nreceived: %s\n", run.Summary())
