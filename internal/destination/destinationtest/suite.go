@@ -1,0 +1,276 @@
+// Package destinationtest is the acceptance suite every SaaS destination
+// passes against its emulator: the same scenarios, run through the
+// delivery layer the engine uses, so that destinations behave alike where
+// the product promises they do.
+//
+// Scenarios: first sync, update, delete (mirror), a row refused by the
+// vendor, a 429 storm, 5xx, an invalid credential, and a batch over the
+// vendor's size refused.
+package destinationtest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/delivery"
+)
+
+// Emulator is one running emulator of the destination under test.
+type Emulator struct {
+	// Settings point the destination at the emulator with valid
+	// credentials; BadCredentials is the same with a wrong secret.
+	Settings       connector.Settings
+	BadCredentials connector.Settings
+	// FailNext makes the emulator answer the next requests with these
+	// statuses (429 with its rate-limit headers, 5xx).
+	FailNext func(statuses ...int)
+	// Held lists the identifier values the vendor holds now (created or
+	// updated, not deleted or archived).
+	Held func() map[string]bool
+}
+
+// Harness adapts one destination to the suite.
+type Harness struct {
+	Plugin connector.DestinationPlugin
+	// Start starts a fresh emulator for one scenario.
+	Start func(t *testing.T) Emulator
+	// Target is the sync the scenarios run: object, identifier, fields.
+	// Its PrimaryKey is the identifier, so a record's key is its
+	// identifier value and deletes can address it.
+	Target connector.Target
+	// Record builds valid record i (op upsert), Bad a record the vendor
+	// refuses on its own (an invalid email, say).
+	Record func(i int) connector.Record
+	Bad    func(i int) connector.Record
+	// ID is record i's identifier value, as Held reports it.
+	ID func(i int) string
+	// Oversized builds a batch over the vendor's limits when the limit is
+	// not simply BatchSize records (a byte limit); nil sends BatchSize+1
+	// valid records.
+	Oversized func() []connector.Record
+	// NoMirror skips the delete scenario; NoOversize the oversized batch
+	// (a destination that sends one record per request has none).
+	NoMirror   bool
+	NoOversize bool
+}
+
+// Run runs every scenario for a destination.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	scenarios := []struct {
+		name string
+		run  func(t *testing.T, h Harness)
+	}{
+		{"first sync", firstSync},
+		{"update", update},
+		{"delete", deleteRows},
+		{"row refused", rowRefused},
+		{"429 storm", storm(429)},
+		{"5xx", storm(503)},
+		{"auth revoked", authRevoked},
+		{"oversized batch", oversized},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, h) })
+	}
+}
+
+const rows = 7 // more than one batch for the small batch sizes, few requests
+
+// open builds the destination and its delivery policy, with waits that
+// take no time.
+func open(t *testing.T, h Harness, settings connector.Settings, mode string) (connector.Destination, delivery.Policy) {
+	t.Helper()
+	target := h.Target
+	target.Mode = mode
+	target.RunID = "suite-run"
+	if target.Sync == "" {
+		target.Sync = "suite"
+	}
+	settings = h.Plugin.Spec.WithDefaults(settings)
+	dst, err := h.Plugin.New(context.Background(), settings, target, t.TempDir())
+	if err != nil {
+		t.Fatalf("open %s: %v", h.Plugin.Spec.Type, err)
+	}
+	t.Cleanup(func() { dst.Close(context.Background()) })
+	p := delivery.FromLimits(h.Plugin.Spec.Limits)
+	p.BatchSize = min(p.BatchSize, 3) // several batches out of a few rows
+	p.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	return dst, p
+}
+
+// deliver sends records and returns which keys failed, with the error
+// that stopped the delivery, if any.
+func deliver(t *testing.T, dst connector.Destination, p delivery.Policy, recs []connector.Record) (map[string]string, error) {
+	t.Helper()
+	in := make(chan delivery.Item)
+	go func() {
+		defer close(in)
+		for i, r := range recs {
+			in <- delivery.Item{Record: r, Ref: int64(i)}
+		}
+	}()
+	failed := map[string]string{}
+	_, err := delivery.Deliver(context.Background(), dst, p, in, func(r delivery.Result) error {
+		for i, msg := range r.Failed {
+			failed[r.Items[i].Record.Key] = msg
+		}
+		return nil
+	})
+	for range in {
+	}
+	return failed, err
+}
+
+func records(h Harness, n int) []connector.Record {
+	out := make([]connector.Record, n)
+	for i := range out {
+		out[i] = h.Record(i)
+	}
+	return out
+}
+
+func wantHeld(t *testing.T, e Emulator, h Harness, want []int, not []int) {
+	t.Helper()
+	held := e.Held()
+	for _, i := range want {
+		if !held[h.ID(i)] {
+			t.Errorf("%s is not held; the emulator holds %d records", h.ID(i), len(held))
+		}
+	}
+	for _, i := range not {
+		if held[h.ID(i)] {
+			t.Errorf("%s is still held", h.ID(i))
+		}
+	}
+}
+
+func all(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func firstSync(t *testing.T, h Harness) {
+	e := h.Start(t)
+	dst, p := open(t, h, e.Settings, "upsert")
+	failed, err := deliver(t, dst, p, records(h, rows))
+	if err != nil || len(failed) > 0 {
+		t.Fatalf("delivery: %v, failed %v", err, failed)
+	}
+	wantHeld(t, e, h, all(rows), nil)
+}
+
+func update(t *testing.T, h Harness) {
+	e := h.Start(t)
+	dst, p := open(t, h, e.Settings, "upsert")
+	if failed, err := deliver(t, dst, p, records(h, rows)); err != nil || len(failed) > 0 {
+		t.Fatalf("first delivery: %v, failed %v", err, failed)
+	}
+	// The same records again: updates of what is held, nothing refused.
+	failed, err := deliver(t, dst, p, records(h, rows))
+	if err != nil || len(failed) > 0 {
+		t.Fatalf("update: %v, failed %v", err, failed)
+	}
+	if held := e.Held(); len(held) != rows {
+		t.Errorf("after updating %d records the emulator holds %d", rows, len(held))
+	}
+}
+
+func deleteRows(t *testing.T, h Harness) {
+	if h.NoMirror {
+		t.Skip("the destination offers no mirror mode")
+	}
+	e := h.Start(t)
+	dst, p := open(t, h, e.Settings, "mirror")
+	if failed, err := deliver(t, dst, p, records(h, rows)); err != nil || len(failed) > 0 {
+		t.Fatalf("first delivery: %v, failed %v", err, failed)
+	}
+	var dels []connector.Record
+	for _, i := range []int{1, 4} {
+		dels = append(dels, connector.Record{Op: connector.OpDelete, Key: h.ID(i), KeyParts: []string{h.ID(i)}})
+	}
+	failed, err := deliver(t, dst, p, dels)
+	if err != nil || len(failed) > 0 {
+		t.Fatalf("delete: %v, failed %v", err, failed)
+	}
+	wantHeld(t, e, h, []int{0, 2, 3, 5, 6}, []int{1, 4})
+}
+
+func rowRefused(t *testing.T, h Harness) {
+	e := h.Start(t)
+	dst, p := open(t, h, e.Settings, "upsert")
+	recs := records(h, rows)
+	bad := h.Bad(rows)
+	recs = slices.Insert(recs, 2, bad)
+	failed, err := deliver(t, dst, p, recs)
+	if err != nil {
+		t.Fatalf("delivery stopped: %v", err)
+	}
+	if len(failed) != 1 || failed[bad.Key] == "" {
+		t.Fatalf("failed %v, want only %s with the vendor's message", failed, bad.Key)
+	}
+	wantHeld(t, e, h, all(rows), nil)
+}
+
+func storm(status int) func(t *testing.T, h Harness) {
+	return func(t *testing.T, h Harness) {
+		e := h.Start(t)
+		dst, p := open(t, h, e.Settings, "upsert")
+		e.FailNext(status, status, status)
+		failed, err := deliver(t, dst, p, records(h, rows))
+		if err != nil || len(failed) > 0 {
+			t.Fatalf("after %d answers %d: %v, failed %v", 3, status, err, failed)
+		}
+		wantHeld(t, e, h, all(rows), nil)
+	}
+}
+
+func authRevoked(t *testing.T, h Harness) {
+	e := h.Start(t)
+	dst, p := open(t, h, e.BadCredentials, "upsert")
+	_, err := deliver(t, dst, p, records(h, rows))
+	if err == nil || !connector.IsAuth(err) && !strings.Contains(err.Error(), "authentication") {
+		t.Fatalf("delivery with bad credentials: %v, want an authentication failure that stops the run", err)
+	}
+	if held := e.Held(); len(held) != 0 {
+		t.Errorf("the emulator holds %d records sent with bad credentials", len(held))
+	}
+}
+
+func oversized(t *testing.T, h Harness) {
+	if h.NoOversize {
+		t.Skip("the destination sends one record per request")
+	}
+	e := h.Start(t)
+	dst, _ := open(t, h, e.Settings, "upsert")
+	recs := records(h, h.Plugin.Spec.Limits.BatchSize+1)
+	if h.Oversized != nil {
+		recs = h.Oversized()
+	}
+	b := &connector.Batch{Seq: 1, Records: recs}
+	err := dst.Write(context.Background(), b)
+	var re *connector.RequestError
+	if !errors.As(err, &re) || re.Retryable || re.Auth {
+		t.Fatalf("a batch of %d records over the vendor's limits: %v, want a refusal as a non-retryable request error (the engine then splits it)", len(recs), err)
+	}
+	if held := e.Held(); len(held) != 0 {
+		t.Errorf("the emulator holds %d records of a refused batch", len(held))
+	}
+}
+
+// Keys gives the identifier values of held records as a set.
+func Keys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
