@@ -3,6 +3,7 @@ package builtin
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/riptide-data/riptide/internal/connector"
@@ -52,5 +53,16 @@ func TestConnectorConventions(t *testing.T) {
 	}
 	if len(Sources()) == 0 || len(Destinations()) == 0 {
 		t.Fatal("no connectors registered")
+	}
+}
+
+// TestEmulatedDestinationsRunTheSuite: every destination with an emulator
+// runs the shared acceptance suite (internal/destination/destinationtest).
+func TestEmulatedDestinationsRunTheSuite(t *testing.T) {
+	for name := range Emulators() {
+		b, err := os.ReadFile(filepath.Join("..", "destination", name, "suite_test.go"))
+		if err != nil || !strings.Contains(string(b), "destinationtest.Run(") {
+			t.Errorf("destination %q has an emulator but does not run destinationtest.Run in suite_test.go", name)
+		}
 	}
 }

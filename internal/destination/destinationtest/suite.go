@@ -85,10 +85,16 @@ const rows = 7 // more than one batch for the small batch sizes, few requests
 // open builds the destination and its delivery policy, with waits that
 // take no time.
 func open(t *testing.T, h Harness, settings connector.Settings, mode string) (connector.Destination, delivery.Policy) {
+	return openRun(t, h, settings, mode, "suite-run")
+}
+
+// openRun opens the destination for a given run: a later run is a new
+// destination instance with its own run ID, as the engine makes one.
+func openRun(t *testing.T, h Harness, settings connector.Settings, mode, runID string) (connector.Destination, delivery.Policy) {
 	t.Helper()
 	target := h.Target
 	target.Mode = mode
-	target.RunID = "suite-run"
+	target.RunID = runID
 	if target.Sync == "" {
 		target.Sync = "suite"
 	}
@@ -193,11 +199,13 @@ func deleteRows(t *testing.T, h Harness) {
 	if failed, err := deliver(t, dst, p, records(h, rows)); err != nil || len(failed) > 0 {
 		t.Fatalf("first delivery: %v, failed %v", err, failed)
 	}
+	// The rows are gone from the model at the next run.
 	var dels []connector.Record
 	for _, i := range []int{1, 4} {
 		dels = append(dels, connector.Record{Op: connector.OpDelete, Key: h.ID(i), KeyParts: []string{h.ID(i)}})
 	}
-	failed, err := deliver(t, dst, p, dels)
+	next, p := openRun(t, h, e.Settings, "mirror", "suite-run-2")
+	failed, err := deliver(t, next, p, dels)
 	if err != nil || len(failed) > 0 {
 		t.Fatalf("delete: %v, failed %v", err, failed)
 	}
