@@ -53,8 +53,12 @@ type memLog struct {
 	reqs []connector.Request
 }
 
-func (l *memLog) LogRequest(r connector.Request) { l.mu.Lock(); l.reqs = append(l.reqs, r); l.mu.Unlock() }
-func (l *memLog) Full() bool                     { return false }
+func (l *memLog) LogRequest(r connector.Request) {
+	l.mu.Lock()
+	l.reqs = append(l.reqs, r)
+	l.mu.Unlock()
+}
+func (l *memLog) Full() bool { return false }
 
 func newDest(t *testing.T, s *metaaudiencestest.Server, mode string, log connector.RequestLog) *Destination {
 	t.Helper()
