@@ -20,6 +20,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/postgres"
 	"github.com/riptide-data/riptide/internal/destination/rabbitmq"
 	"github.com/riptide-data/riptide/internal/destination/redis"
+	"github.com/riptide-data/riptide/internal/destination/salesforce"
 	"github.com/riptide-data/riptide/internal/destination/segment"
 	"github.com/riptide-data/riptide/internal/destination/slack"
 	"github.com/riptide-data/riptide/internal/destination/webhook"
@@ -59,6 +60,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"mailchimp":  mailchimp.Plugin(),
 		"iterable":   iterable.Plugin(),
 		"intercom":   intercom.Plugin(),
+		"salesforce": salesforce.Plugin(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/intercom/intercomtest"
 	"github.com/riptide-data/riptide/internal/destination/iterable/iterabletest"
 	"github.com/riptide-data/riptide/internal/destination/mailchimp/mailchimptest"
+	"github.com/riptide-data/riptide/internal/destination/salesforce/salesforcetest"
 	"github.com/riptide-data/riptide/internal/destination/segment/segmenttest"
 	"github.com/riptide-data/riptide/internal/destination/slack/slacktest"
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
@@ -111,6 +112,19 @@ func Emulators() map[string]Emulator {
 					return fmt.Sprintf("%d requests, %d members in list %s", s.Requests(), len(s.Active(s.ListID())), s.ListID())
 				},
 				Stop: func() { s.Close() },
+			}, nil
+		}},
+		"salesforce": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := salesforcetest.New(salesforcetest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				// client_id:client_secret:refresh_token, the settings to give.
+				Token:   s.ClientID() + ":" + s.ClientSecret() + ":" + s.RefreshToken(),
+				Summary: func() string { return fmt.Sprintf("%d requests, %d token grants", s.Requests(), len(s.Grants())) },
+				Stop:    func() { s.Close() },
 			}, nil
 		}},
 		"segment": {Start: func(addr string) (*RunningEmulator, error) {

@@ -1,0 +1,213 @@
+package salesforce
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/connector"
+)
+
+const maxResponse = 8 << 20
+
+// apiError is an element of Salesforce's error arrays: errorCode in
+// request errors, statusCode in collection results.
+type apiError struct {
+	Message    string   `json:"message"`
+	ErrorCode  string   `json:"errorCode"`
+	StatusCode string   `json:"statusCode"`
+	Fields     []string `json:"fields"`
+}
+
+func (e apiError) describe() string {
+	code := first(e.ErrorCode, e.StatusCode)
+	s := e.Message
+	if code != "" {
+		s = code + ": " + s
+	}
+	if len(e.Fields) > 0 {
+		s += " (fields: " + strings.Join(e.Fields, ", ") + ")"
+	}
+	return s
+}
+
+// session returns the access token and instance URL, signing in on first
+// use.
+func (d *Destination) session(ctx context.Context) (token, base string, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.token == "" {
+		if err := d.signIn(ctx); err != nil {
+			return "", "", err
+		}
+	}
+	return d.token, d.base, nil
+}
+
+// renew replaces an access token Salesforce called invalid, unless a
+// concurrent Write already did.
+func (d *Destination) renew(ctx context.Context, stale string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.token != stale {
+		return nil
+	}
+	return d.signIn(ctx)
+}
+
+// signIn asks the token endpoint for an access token; d.mu is held.
+func (d *Destination) signIn(ctx context.Context) error {
+	form := url.Values{"client_id": {d.clientID}, "client_secret": {d.secret}}
+	if d.refresh != "" {
+		form.Set("grant_type", "refresh_token")
+		form.Set("refresh_token", d.refresh)
+	} else {
+		form.Set("grant_type", "client_credentials")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.loginURL+"/services/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("salesforce: build token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("salesforce: request access token: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("salesforce: read token response: %w", err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		InstanceURL string `json:"instance_url"`
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(data, &tok)
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		return connector.ClassifyHTTP(resp.StatusCode, data, retryAfter(resp.Header))
+	}
+	if resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		// invalid_grant, invalid_client…: the credentials are wrong or
+		// revoked, which no retry mends.
+		msg := strings.TrimSpace(tok.Error + ": " + tok.Description)
+		if tok.Error == "" {
+			msg = strings.TrimSpace(string(data))
+		}
+		return &connector.RequestError{Status: resp.StatusCode, Auth: true, Message: "salesforce token request refused: " + msg}
+	}
+	base := first(d.instance, strings.TrimRight(tok.InstanceURL, "/"))
+	if err := checkURL(base); err != nil {
+		return fmt.Errorf("salesforce: instance_url %q of the token response: %w", base, err)
+	}
+	d.token, d.base = tok.AccessToken, base
+	return nil
+}
+
+// call sends one data request to /services/data/vXX.X/{path} and decodes
+// a 2xx answer into out. A 401 INVALID_SESSION_ID renews the access token
+// once and repeats the call; other failures become *connector.RequestError.
+func (d *Destination) call(ctx context.Context, method, path string, body, out any) error {
+	var buf []byte
+	if body != nil {
+		var err error
+		if buf, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("salesforce: encode %s %s: %w", method, path, err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		token, base, err := d.session(ctx)
+		if err != nil {
+			return err
+		}
+		status, data, hdr, err := d.send(ctx, method, base+"/services/data/v"+d.version+"/"+path, token, buf)
+		if err != nil {
+			return err
+		}
+		if status >= 200 && status < 300 {
+			if out == nil || len(bytes.TrimSpace(data)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("salesforce: decode %s %s response (status %d): %w", method, path, status, err)
+			}
+			return nil
+		}
+		re := requestError(status, data, hdr)
+		if status == http.StatusUnauthorized && attempt == 0 {
+			if err := d.renew(ctx, token); err != nil {
+				return err
+			}
+			continue
+		}
+		return re
+	}
+}
+
+func (d *Destination) send(ctx context.Context, method, u, token string, body []byte) (int, []byte, http.Header, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("salesforce: build %s request: %w", method, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("salesforce: %s %s: %w", method, d.object, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("salesforce: read %s response: %w", method, err)
+	}
+	return resp.StatusCode, data, resp.Header, nil
+}
+
+// requestError classifies a refused request: REQUEST_LIMIT_EXCEEDED comes
+// as 403 but is a quota, so it is retried; 401 and other 403s stop the
+// run; 5xx are retried; other 4xx are the records' fault.
+func requestError(status int, data []byte, h http.Header) *connector.RequestError {
+	var errs []apiError
+	msg := strings.TrimSpace(string(data))
+	if json.Unmarshal(data, &errs) == nil && len(errs) > 0 {
+		parts := make([]string, len(errs))
+		for i, e := range errs {
+			parts[i] = e.describe()
+		}
+		msg = strings.Join(parts, "; ")
+	}
+	re := connector.ClassifyHTTP(status, []byte(msg), retryAfter(h))
+	if len(errs) > 0 && errs[0].ErrorCode == "REQUEST_LIMIT_EXCEEDED" {
+		re.Auth, re.Retryable = false, true
+		if re.RetryAfter == 0 && strings.Contains(errs[0].Message, "TotalRequests") {
+			// The rolling day's allocation is spent: waiting the longest
+			// the delivery layer allows gives each attempt its best chance.
+			re.RetryAfter = time.Hour
+		}
+	}
+	return re
+}
+
+// retryAfter reads a Retry-After header in seconds.
+func retryAfter(h http.Header) time.Duration {
+	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
+}

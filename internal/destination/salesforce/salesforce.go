@@ -1,0 +1,167 @@
+// Package salesforce is the Salesforce destination: it writes records to
+// one sObject (Contact, Account, a custom object) through the REST API's
+// sObject Collections (upsert by external ID, create, delete), signing in
+// with an OAuth 2.0 connected app (refresh_token or client_credentials
+// grant). The delivery layer batches (200 records), rate-limits and
+// retries; this package maps records to collection requests and
+// Salesforce's per-record results to per-row outcomes.
+package salesforce
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
+)
+
+const (
+	maxRecords      = 200 // documented per sObject Collections request
+	defaultLoginURL = "https://login.salesforce.com"
+)
+
+// Plugin returns the Salesforce destination type.
+func Plugin() connector.DestinationPlugin {
+	return connector.DestinationPlugin{Spec: spec(), New: New}
+}
+
+func spec() connector.Spec {
+	return connector.Spec{
+		Type:    "salesforce",
+		Summary: "Upsert by external ID, insert and delete Salesforce sObject records through sObject Collections (OAuth 2.0)",
+		Fields: []connector.Field{
+			{Name: "client_id", Kind: connector.KindString, Required: true, Doc: "The connected app's consumer key."},
+			{Name: "client_secret", Kind: connector.KindString, Required: true, Secret: true, Doc: "The connected app's consumer secret."},
+			{Name: "refresh_token", Kind: connector.KindString, Secret: true, Doc: "A refresh token of the integration user (grant_type=refresh_token); empty uses the client credentials flow (grant_type=client_credentials, with the app's run-as user)."},
+			{Name: "login_url", Kind: connector.KindString, Doc: "Where tokens are requested (POST /services/oauth2/token): https://login.salesforce.com (the default), https://test.salesforce.com for sandboxes, or the org's My Domain URL (required by the client credentials flow)."},
+			{Name: "instance_url", Kind: connector.KindString, Doc: "The URL data calls go to, overriding the instance_url of the token response."},
+			{Name: "base_url", Kind: connector.KindString, Doc: "One URL for both login_url and instance_url when they are not set: a proxy, or an emulator (riptide's salesforcetest)."},
+			{Name: "api_version", Kind: connector.KindString, Default: "62.0", Doc: "The REST API version (46.0 or later: sObject Collections upsert needs it)."},
+			{Name: "requests_per_day", Kind: connector.KindInt, Default: 0, Doc: "The org's API request allocation per rolling 24 hours (Setup → Company Information; it depends on edition and licenses); 0 declares none and relies on retrying REQUEST_LIMIT_EXCEEDED."},
+			{Name: "concurrency", Kind: connector.KindInt, Default: 4, Doc: "Requests in flight at once."},
+			{Name: "timeout", Kind: connector.KindDuration, Default: 60 * time.Second, Doc: "Time allowed for one request; a request that runs out is retried."},
+		},
+		Limits: connector.Limits{BatchSize: maxRecords, Concurrency: 4},
+		Modes:  []string{"upsert", "insert", "mirror"},
+	}
+}
+
+var (
+	apiName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	apiVersion = regexp.MustCompile(`^\d+\.\d$`)
+)
+
+// Destination writes one sync's run to one sObject.
+type Destination struct {
+	client     *http.Client
+	loginURL   string
+	instance   string // the instance_url/base_url setting; "" takes the token's
+	version    string
+	clientID   string
+	secret     string
+	refresh    string
+	object     string
+	identifier string
+	windows    []connector.RateWindow
+
+	mu    sync.Mutex
+	token string // current access token; "" before the first Write
+	base  string // instance URL data calls go to
+}
+
+// New builds the destination for one sync's run from validated settings.
+func New(_ context.Context, settings connector.Settings, target connector.Target, _ string) (connector.Destination, error) {
+	return newDestination(settings, target)
+}
+
+func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
+	d := &Destination{
+		clientID: settings.String("client_id"),
+		secret:   settings.String("client_secret"),
+		refresh:  settings.String("refresh_token"),
+		version:  settings.String("api_version"),
+		object:   target.Object,
+	}
+	if d.clientID == "" || d.secret == "" {
+		return nil, fmt.Errorf("salesforce: client_id and client_secret are required")
+	}
+	base := settings.String("base_url")
+	d.loginURL = first(settings.String("login_url"), base, defaultLoginURL)
+	d.instance = first(settings.String("instance_url"), base)
+	for name, u := range map[string]string{"login_url": d.loginURL, "instance_url": d.instance} {
+		if err := checkURL(u); u != "" && err != nil {
+			return nil, fmt.Errorf("salesforce: %s %q: %w", name, u, err)
+		}
+	}
+	d.loginURL, d.instance = strings.TrimRight(d.loginURL, "/"), strings.TrimRight(d.instance, "/")
+	if !apiVersion.MatchString(d.version) {
+		return nil, fmt.Errorf("salesforce: api_version %q: want a version such as 62.0", d.version)
+	}
+	if !apiName.MatchString(d.object) {
+		return nil, fmt.Errorf("salesforce: sync %s: object must be an sObject API name (Contact, Account, Custom__c), not %q", target.Sync, d.object)
+	}
+	if target.Mode != "insert" {
+		if len(target.Identifier) != 1 || !apiName.MatchString(target.Identifier[0]) {
+			return nil, fmt.Errorf("salesforce: sync %s: identifier must name one external ID field of %s (for example Ext_Id__c)", target.Sync, d.object)
+		}
+		d.identifier = target.Identifier[0]
+		if len(target.Fields) > 0 && !contains(target.Fields, d.identifier) {
+			return nil, fmt.Errorf("salesforce: sync %s: the mapping must set the external ID field %s", target.Sync, d.identifier)
+		}
+	}
+	if perDay := settings.Int("requests_per_day"); perDay < 0 {
+		return nil, fmt.Errorf("salesforce: requests_per_day must not be negative")
+	} else if perDay > 0 {
+		d.windows = []connector.RateWindow{{Requests: perDay, Per: 24 * time.Hour}}
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("salesforce: timeout must not be negative")
+	}
+	d.client = &http.Client{
+		Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
+		Timeout:       settings.Duration("timeout"),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return d, nil
+}
+
+func checkURL(s string) error {
+	if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an http or https URL with a host")
+	}
+	return nil
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// RateWindows is the org's daily allocation when the settings state it;
+// the delivery layer keeps it.
+func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
+
+// Close releases idle connections.
+func (d *Destination) Close(context.Context) error {
+	d.client.CloseIdleConnections()
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
