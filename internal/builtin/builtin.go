@@ -15,6 +15,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/iterable"
 	"github.com/riptide-data/riptide/internal/destination/kafka"
 	"github.com/riptide-data/riptide/internal/destination/mailchimp"
+	metaaudiences "github.com/riptide-data/riptide/internal/destination/meta_audiences"
 	"github.com/riptide-data/riptide/internal/destination/mysql"
 	"github.com/riptide-data/riptide/internal/destination/nats"
 	"github.com/riptide-data/riptide/internal/destination/postgres"
@@ -56,11 +57,12 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"segment":  segment.Plugin(),
 		"slack":    slack.Plugin(),
 
-		"customerio": customerio.Plugin(),
-		"mailchimp":  mailchimp.Plugin(),
-		"iterable":   iterable.Plugin(),
-		"intercom":   intercom.Plugin(),
-		"salesforce": salesforce.Plugin(),
+		"customerio":     customerio.Plugin(),
+		"mailchimp":      mailchimp.Plugin(),
+		"meta_audiences": metaaudiences.Plugin(),
+		"iterable":       iterable.Plugin(),
+		"intercom":       intercom.Plugin(),
+		"salesforce":     salesforce.Plugin(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/intercom/intercomtest"
 	"github.com/riptide-data/riptide/internal/destination/iterable/iterabletest"
 	"github.com/riptide-data/riptide/internal/destination/mailchimp/mailchimptest"
+	"github.com/riptide-data/riptide/internal/destination/meta_audiences/metaaudiencestest"
 	"github.com/riptide-data/riptide/internal/destination/salesforce/salesforcetest"
 	"github.com/riptide-data/riptide/internal/destination/segment/segmenttest"
 	"github.com/riptide-data/riptide/internal/destination/slack/slacktest"
@@ -96,6 +97,20 @@ func Emulators() map[string]Emulator {
 				Summary: func() string {
 					return fmt.Sprintf("%d requests, %d contacts, %d companies", s.Requests(),
 						len(s.Records("contacts", "hs_object_id")), len(s.Records("companies", "hs_object_id")))
+				},
+				Stop: func() { s.Close() },
+			}, nil
+		}},
+		"meta_audiences": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := metaaudiencestest.New(metaaudiencestest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				BaseURL: s.URL(),
+				Token:   s.Token(),
+				Summary: func() string {
+					return fmt.Sprintf("%d requests, %d members in audience %s", s.Requests(), len(s.Members(s.Audience())), s.Audience())
 				},
 				Stop: func() { s.Close() },
 			}, nil

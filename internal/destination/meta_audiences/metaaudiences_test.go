@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/metaaudiences/metaaudiencestest"
+	"github.com/riptide-data/riptide/internal/destination/meta_audiences/metaaudiencestest"
 )
 
 func TestEntry(t *testing.T) {
