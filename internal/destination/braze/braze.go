@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,7 +110,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if identifier == IDAlias && label == "" {
 		return nil, fmt.Errorf("braze: sync %s: identifier user_alias needs the destination's alias_label", target.Sync)
 	}
-	if len(target.Fields) > 0 && !contains(target.Fields, identifier) {
+	if len(target.Fields) > 0 && !slices.Contains(target.Fields, identifier) {
 		return nil, fmt.Errorf("braze: sync %s: the mapping must set the identifier field %s", target.Sync, identifier)
 	}
 	per3s := settings.Int("requests_per_3s")
@@ -120,11 +121,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		return nil, fmt.Errorf("braze: timeout must not be negative")
 	}
 	return &Destination{
-		client: &http.Client{
-			Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-			Timeout:       settings.Duration("timeout"),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client:     httplog.NewClient(settings.Duration("timeout"), target.Requests),
 		base:       base,
 		key:        key,
 		identifier: identifier,
@@ -143,13 +140,4 @@ func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

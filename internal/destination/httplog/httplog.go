@@ -136,3 +136,15 @@ func (b *loggedBody) Close() error {
 }
 
 func (b *loggedBody) report() { b.once.Do(func() { b.done(b.buf.String()) }) }
+
+// NewClient is the HTTP client of an API destination: requests go to the
+// run's request log (when log is set), each gives up after timeout (0: no
+// limit), and redirects are not followed — a redirected POST would be
+// replayed without its body; the redirect is reported instead.
+func NewClient(timeout time.Duration, log connector.RequestLog) *http.Client {
+	return &http.Client{
+		Transport:     Wrap(http.DefaultTransport, log),
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}

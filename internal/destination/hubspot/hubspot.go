@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	default:
 		return nil, fmt.Errorf("hubspot: sync %s: identifier must be one property, not %d", target.Sync, len(target.Identifier))
 	}
-	if target.Mode != "insert" && len(target.Fields) > 0 && !contains(target.Fields, identifier) {
+	if target.Mode != "insert" && len(target.Fields) > 0 && !slices.Contains(target.Fields, identifier) {
 		return nil, fmt.Errorf("hubspot: sync %s: the mapping must set the identifier property %s", target.Sync, identifier)
 	}
 	per10s, perDay := settings.Int("requests_per_10s"), settings.Int("requests_per_day")
@@ -111,11 +112,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		return nil, fmt.Errorf("hubspot: timeout must not be negative")
 	}
 	return &Destination{
-		client: &http.Client{
-			Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-			Timeout:       settings.Duration("timeout"),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client:     httplog.NewClient(settings.Duration("timeout"), target.Requests),
 		base:       base,
 		token:      token,
 		object:     object,
@@ -132,13 +129,4 @@ func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

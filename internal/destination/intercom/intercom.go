@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,7 +134,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if identifier != IDExternalID && identifier != IDEmail {
 		return nil, fmt.Errorf("intercom: sync %s: identifier must be external_id or email, not %q", target.Sync, identifier)
 	}
-	if len(target.Fields) > 0 && !contains(target.Fields, identifier) {
+	if len(target.Fields) > 0 && !slices.Contains(target.Fields, identifier) {
 		return nil, fmt.Errorf("intercom: sync %s: the mapping must set the identifier field %s", target.Sync, identifier)
 	}
 	perMinute := settings.Int("requests_per_minute")
@@ -144,11 +145,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		return nil, fmt.Errorf("intercom: timeout must not be negative")
 	}
 	return &Destination{
-		client: &http.Client{
-			Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-			Timeout:       settings.Duration("timeout"),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client:     httplog.NewClient(settings.Duration("timeout"), target.Requests),
 		base:       base,
 		token:      token,
 		role:       role,
@@ -167,13 +164,4 @@ func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

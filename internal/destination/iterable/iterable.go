@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,7 +134,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if d.identifier != IDEmail && d.identifier != IDUserID {
 		return nil, fmt.Errorf("iterable: sync %s: identifier must be email or userId, not %q", target.Sync, d.identifier)
 	}
-	if len(target.Fields) > 0 && !contains(target.Fields, d.identifier) {
+	if len(target.Fields) > 0 && !slices.Contains(target.Fields, d.identifier) {
 		return nil, fmt.Errorf("iterable: sync %s: the mapping must set the identifier field %s", target.Sync, d.identifier)
 	}
 	perSec := settings.Int("requests_per_sec")
@@ -144,11 +145,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		return nil, fmt.Errorf("iterable: timeout must not be negative")
 	}
 	d.windows = windows(perSec)
-	d.client = &http.Client{
-		Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-		Timeout:       settings.Duration("timeout"),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	d.client = httplog.NewClient(settings.Duration("timeout"), target.Requests)
 	return d, nil
 }
 
@@ -160,13 +157,4 @@ func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,7 +113,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	default:
 		return nil, fmt.Errorf("mailchimp: sync %s: identifier must be email_address, not %v", target.Sync, target.Identifier)
 	}
-	if len(target.Fields) > 0 && !contains(target.Fields, FieldEmail) {
+	if len(target.Fields) > 0 && !slices.Contains(target.Fields, FieldEmail) {
 		return nil, fmt.Errorf("mailchimp: sync %s: the mapping must set email_address", target.Sync)
 	}
 	status := settings.String("status_if_new")
@@ -129,11 +130,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		return nil, fmt.Errorf("mailchimp: timeout must not be negative")
 	}
 	return &Destination{
-		client: &http.Client{
-			Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-			Timeout:       settings.Duration("timeout"),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client:      httplog.NewClient(settings.Duration("timeout"), target.Requests),
 		base:        base,
 		key:         key,
 		list:        target.Object,
@@ -159,13 +156,4 @@ func DataCenter(key string) (string, error) {
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -129,11 +129,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		log = redactedLog{target.Requests, red}
 	}
 	return &Destination{
-		client: &http.Client{
-			Transport:     httplog.Wrap(http.DefaultTransport, log),
-			Timeout:       settings.Duration("timeout"),
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client:   httplog.NewClient(settings.Duration("timeout"), log),
 		base:     base,
 		version:  version,
 		token:    token,

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,7 +108,7 @@ func newDestination(settings connector.Settings, target connector.Target, now fu
 	case 0:
 	case 1:
 		d.identifier = target.Identifier[0]
-		if len(target.Fields) > 0 && !contains(target.Fields, d.identifier) {
+		if len(target.Fields) > 0 && !slices.Contains(target.Fields, d.identifier) {
 			return nil, fmt.Errorf("segment: sync %s: the mapping must set the identifier field %s (the userId)", target.Sync, d.identifier)
 		}
 	default:
@@ -134,11 +135,7 @@ func newDestination(settings connector.Settings, target connector.Target, now fu
 	case settings.Duration("timeout") < 0:
 		return nil, fmt.Errorf("segment: timeout must not be negative")
 	}
-	d.client = &http.Client{
-		Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-		Timeout:       settings.Duration("timeout"),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	d.client = httplog.NewClient(settings.Duration("timeout"), target.Requests)
 	return d, nil
 }
 
@@ -146,13 +143,4 @@ func newDestination(settings connector.Settings, target connector.Target, now fu
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,10 +99,10 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	default:
 		return nil, fmt.Errorf("slack: sync %s: mode %s is not supported: a posted message is never updated or deleted; use insert or upsert", target.Sync, target.Mode)
 	}
-	if len(target.Fields) > 0 && !contains(target.Fields, TextField) {
+	if len(target.Fields) > 0 && !slices.Contains(target.Fields, TextField) {
 		return nil, fmt.Errorf("slack: sync %s: the mapping must set %s (the message text, e.g. text: {template: \"New signup: {{ .email }}\"})", target.Sync, TextField)
 	}
-	if d.digest && contains(target.Fields, BlocksField) {
+	if d.digest && slices.Contains(target.Fields, BlocksField) {
 		return nil, fmt.Errorf("slack: sync %s: %s cannot be mapped in digest mode: a digest lists rows as text", target.Sync, BlocksField)
 	}
 	switch n := settings.Int("batch_size"); {
@@ -112,11 +113,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	case settings.Duration("timeout") < 0:
 		return nil, fmt.Errorf("slack: timeout must not be negative")
 	}
-	d.client = &http.Client{
-		Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-		Timeout:       settings.Duration("timeout"),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	d.client = httplog.NewClient(settings.Duration("timeout"), target.Requests)
 	return d, nil
 }
 
@@ -124,13 +121,4 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
