@@ -15,7 +15,10 @@ import (
 	"github.com/riptide-data/riptide/internal/connector"
 )
 
-const maxResponse = 8 << 20
+// maxResponse bounds a response body; it is large enough for the failed
+// results of a bulk job, and a longer body is an error rather than
+// silently truncated (a cut failedResults CSV would pass failed rows).
+const maxResponse = 32 << 20
 
 // apiError is an element of Salesforce's error arrays: errorCode in
 // request errors, statusCode in collection results.
@@ -113,9 +116,8 @@ func (d *Destination) signIn(ctx context.Context) error {
 	return nil
 }
 
-// call sends one data request to /services/data/vXX.X/{path} and decodes
-// a 2xx answer into out. A 401 INVALID_SESSION_ID renews the access token
-// once and repeats the call; other failures become *connector.RequestError.
+// call sends one JSON data request to /services/data/vXX.X/{path} and
+// decodes a 2xx answer into out.
 func (d *Destination) call(ctx context.Context, method, path string, body, out any) error {
 	var buf []byte
 	if body != nil {
@@ -124,36 +126,48 @@ func (d *Destination) call(ctx context.Context, method, path string, body, out a
 			return fmt.Errorf("salesforce: encode %s %s: %w", method, path, err)
 		}
 	}
+	data, err := d.callRaw(ctx, method, path, "application/json", buf)
+	if err != nil {
+		return err
+	}
+	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("salesforce: decode %s %s response: %w", method, path, err)
+	}
+	return nil
+}
+
+// callRaw sends one data request with a body of contentType (JSON, or the
+// CSV of a Bulk API 2.0 upload) and returns a 2xx answer's body. A 401
+// INVALID_SESSION_ID renews the access token once and repeats the call;
+// other failures become *connector.RequestError.
+func (d *Destination) callRaw(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
 		token, base, err := d.session(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		status, data, hdr, err := d.send(ctx, method, base+"/services/data/v"+d.version+"/"+path, token, buf)
+		status, data, hdr, err := d.send(ctx, method, base+"/services/data/v"+d.version+"/"+path, token, contentType, body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if status >= 200 && status < 300 {
-			if out == nil || len(bytes.TrimSpace(data)) == 0 {
-				return nil
-			}
-			if err := json.Unmarshal(data, out); err != nil {
-				return fmt.Errorf("salesforce: decode %s %s response (status %d): %w", method, path, status, err)
-			}
-			return nil
+			return data, nil
 		}
 		re := requestError(status, data, hdr)
 		if status == http.StatusUnauthorized && attempt == 0 {
 			if err := d.renew(ctx, token); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
-		return re
+		return nil, re
 	}
 }
 
-func (d *Destination) send(ctx context.Context, method, u, token string, body []byte) (int, []byte, http.Header, error) {
+func (d *Destination) send(ctx context.Context, method, u, token, contentType string, body []byte) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -165,16 +179,19 @@ func (d *Destination) send(ctx context.Context, method, u, token string, body []
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("salesforce: %s %s: %w", method, d.object, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("salesforce: read %s response: %w", method, err)
+	}
+	if len(data) > maxResponse {
+		return 0, nil, nil, fmt.Errorf("salesforce: %s response is longer than %d bytes", method, maxResponse)
 	}
 	return resp.StatusCode, data, resp.Header, nil
 }

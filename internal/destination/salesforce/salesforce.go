@@ -1,6 +1,7 @@
 // Package salesforce is the Salesforce destination: it writes records to
 // one sObject (Contact, Account, a custom object) through the REST API's
-// sObject Collections (upsert by external ID, create, delete), signing in
+// sObject Collections (upsert by external ID, create, delete) or, for
+// large batches, Bulk API 2.0 ingest jobs, signing in
 // with an OAuth 2.0 connected app (refresh_token or client_credentials
 // grant). The delivery layer batches (200 records), rate-limits and
 // retries; this package maps records to collection requests and
@@ -34,7 +35,7 @@ func Plugin() connector.DestinationPlugin {
 func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "salesforce",
-		Summary: "Upsert by external ID, insert and delete Salesforce sObject records through sObject Collections (OAuth 2.0)",
+		Summary: "Upsert by external ID, insert and delete Salesforce sObject records through sObject Collections or Bulk API 2.0 (OAuth 2.0)",
 		Fields: []connector.Field{
 			{Name: "client_id", Kind: connector.KindString, Required: true, Doc: "The connected app's consumer key."},
 			{Name: "client_secret", Kind: connector.KindString, Required: true, Secret: true, Doc: "The connected app's consumer secret."},
@@ -44,6 +45,10 @@ func spec() connector.Spec {
 			{Name: "base_url", Kind: connector.KindString, Doc: "One URL for both login_url and instance_url when they are not set: a proxy, or an emulator (riptide's salesforcetest)."},
 			{Name: "api_version", Kind: connector.KindString, Default: "62.0", Doc: "The REST API version (46.0 or later: sObject Collections upsert needs it)."},
 			{Name: "requests_per_day", Kind: connector.KindInt, Default: 0, Doc: "The org's API request allocation per rolling 24 hours (Setup → Company Information; it depends on edition and licenses); 0 declares none and relies on retrying REQUEST_LIMIT_EXCEEDED."},
+			{Name: "api", Kind: connector.KindString, Default: apiAuto, Doc: "How batches are written: collections (sObject Collections, at most 200 records per batch), bulk (each batch's upserts, inserts and deletes become one Bulk API 2.0 ingest job each), or auto (collections while batch_size is 200 or less; above it, bulk for batches of bulk_threshold records or more and collections for smaller ones, such as a run's last batch)."},
+			{Name: "batch_size", Kind: connector.KindInt, Default: maxRecords, Doc: "Records per batch (the engine's batch size for the whole sync): at most 200 with api collections, and with api auto batches of bulk_threshold or more go through Bulk API 2.0, so raising it above 200 is what enables bulk in auto."},
+			{Name: "bulk_threshold", Kind: connector.KindInt, Default: maxRecords + 1, Doc: "With api auto and batch_size above 200, batches of this many records or more are written through Bulk API 2.0; 2 to 201, since smaller batches go through collections, which take 200 records at most."},
+			{Name: "bulk_poll_interval", Kind: connector.KindDuration, Default: 2 * time.Second, Doc: "First wait between status polls of a Bulk API 2.0 job; each later wait is half as long again, up to 30s."},
 			{Name: "concurrency", Kind: connector.KindInt, Default: 4, Doc: "Requests in flight at once."},
 			{Name: "timeout", Kind: connector.KindDuration, Default: 60 * time.Second, Doc: "Time allowed for one request; a request that runs out is retried."},
 		},
@@ -69,6 +74,11 @@ type Destination struct {
 	object     string
 	identifier string
 	windows    []connector.RateWindow
+
+	api           string // apiAuto, apiCollections or apiBulk
+	bulkThreshold int
+	batchSize     int // the batch_size setting
+	bulkPoll      time.Duration
 
 	mu    sync.Mutex
 	token string // current access token; "" before the first Write
@@ -119,6 +129,18 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		return nil, fmt.Errorf("salesforce: requests_per_day must not be negative")
 	} else if perDay > 0 {
 		d.windows = []connector.RateWindow{{Requests: perDay, Per: 24 * time.Hour}}
+	}
+	d.api, d.bulkThreshold, d.bulkPoll = settings.String("api"), settings.Int("bulk_threshold"), settings.Duration("bulk_poll_interval")
+	d.batchSize = settings.Int("batch_size")
+	switch n := d.batchSize; {
+	case d.api != apiAuto && d.api != apiCollections && d.api != apiBulk:
+		return nil, fmt.Errorf("salesforce: api must be auto, collections or bulk, not %q", d.api)
+	case n < 0 || (n > maxRecords && d.api == apiCollections):
+		return nil, fmt.Errorf("salesforce: batch_size %d: sObject Collections take 1 to %d records (api bulk or auto allow more)", n, maxRecords)
+	case d.bulkThreshold < 2 || d.bulkThreshold > maxRecords+1:
+		return nil, fmt.Errorf("salesforce: bulk_threshold must be 2 to %d, not %d", maxRecords+1, d.bulkThreshold)
+	case d.bulkPoll <= 0:
+		return nil, fmt.Errorf("salesforce: bulk_poll_interval must be positive")
 	}
 	if settings.Duration("timeout") < 0 {
 		return nil, fmt.Errorf("salesforce: timeout must not be negative")

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
 	"github.com/riptide-data/riptide/internal/destination/salesforce/salesforcetest"
@@ -148,7 +149,7 @@ func TestRequestErrors(t *testing.T) {
 	// More than 200 records is refused whole and not retried: the engine
 	// splits the batch.
 	s := emulator(t)
-	d := open(t, s, "upsert", nil)
+	d := open(t, s, "upsert", connector.Settings{"api": "collections"})
 	recs := make([]connector.Record, 201)
 	for i := range recs {
 		recs[i] = contact(connector.OpUpsert, fmt.Sprint(i), "x@example.com")
@@ -173,6 +174,11 @@ func TestSettings(t *testing.T) {
 		{"bad version", connector.Settings{"api_version": "v62"}, connector.Target{Mode: "insert", Object: "Contact"}, "api_version"},
 		{"bad login url", connector.Settings{"login_url": "ftp://x"}, connector.Target{Mode: "insert", Object: "Contact"}, "login_url"},
 		{"no secret", connector.Settings{"client_secret": ""}, connector.Target{Mode: "insert", Object: "Contact"}, "client_secret"},
+		{"bad api", connector.Settings{"api": "soap"}, connector.Target{Mode: "insert", Object: "Contact"}, "api"},
+		{"collections over 200", connector.Settings{"api": "collections", "batch_size": 500}, connector.Target{Mode: "insert", Object: "Contact"}, "batch_size"},
+		{"bulk over 200", connector.Settings{"api": "bulk", "batch_size": 10000}, connector.Target{Mode: "insert", Object: "Contact"}, ""},
+		{"threshold above collections", connector.Settings{"bulk_threshold": 202}, connector.Target{Mode: "insert", Object: "Contact"}, "bulk_threshold"},
+		{"no poll interval", connector.Settings{"bulk_poll_interval": time.Duration(0)}, connector.Target{Mode: "insert", Object: "Contact"}, "bulk_poll_interval"},
 		{"insert needs no identifier", nil, connector.Target{Mode: "insert", Object: "Custom__c"}, ""},
 	}
 	for _, tt := range tests {

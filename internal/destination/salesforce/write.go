@@ -20,7 +20,9 @@ type result struct {
 
 // Write sends one batch: upserts through the collection upsert by external
 // ID, inserts through the collection create, deletes by looking the
-// records' Ids up by external ID and deleting them. It returns
+// records' Ids up by external ID and deleting them; or, when the api
+// setting and the batch's size call for it, each operation as one Bulk
+// API 2.0 ingest job. It returns
 // *connector.RowErrors for records Salesforce refused or that lack the
 // external ID, and the *connector.RequestError of a request refused whole.
 func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
@@ -47,10 +49,15 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 			deletes = append(deletes, i)
 		}
 	}
+	type run func(context.Context, *connector.Batch, []int) (map[int]string, error)
+	upsert, insert, remove := run(d.upsert), run(d.insert), run(d.remove)
+	if d.useBulk(len(b.Records)) {
+		upsert, insert, remove = d.bulkUpsert, d.bulkInsert, d.bulkRemove
+	}
 	steps := []struct {
 		idx []int
-		run func(context.Context, *connector.Batch, []int) (map[int]string, error)
-	}{{upserts, d.upsert}, {inserts, d.insert}, {deletes, d.remove}}
+		run run
+	}{{upserts, upsert}, {inserts, insert}, {deletes, remove}}
 	for _, s := range steps {
 		if len(s.idx) == 0 {
 			continue
@@ -156,40 +163,10 @@ const maxQuery = 8000
 // first. Records Salesforce no longer has are already gone: that is
 // success.
 func (d *Destination) remove(ctx context.Context, b *connector.Batch, idx []int) (map[int]string, error) {
-	byExt := map[string][]int{}
-	var exts []string
-	for _, i := range idx {
-		v := d.idValue(&b.Records[i])
-		if byExt[v] == nil {
-			exts = append(exts, v)
-		}
-		byExt[v] = append(byExt[v], i)
-	}
-	extOf := map[string]string{} // record Id → external ID
-	var ids []string
-	for len(exts) > 0 {
-		var list []string
-		size := 0
-		for len(exts) > 0 && (len(list) == 0 || size+len(exts[0]) < maxQuery) {
-			list = append(list, soqlString(exts[0]))
-			size += len(list[len(list)-1]) + 1
-			exts = exts[1:]
-		}
-		q := fmt.Sprintf("SELECT Id, %s FROM %s WHERE %s IN (%s)", d.identifier, d.object, d.identifier, strings.Join(list, ","))
-		var resp struct {
-			Records []map[string]any `json:"records"`
-		}
-		if err := d.call(ctx, "GET", "query?q="+url.QueryEscape(q), nil, &resp); err != nil {
-			return nil, err
-		}
-		for _, r := range resp.Records {
-			id, _ := r["Id"].(string)
-			if id == "" {
-				continue
-			}
-			ids = append(ids, id)
-			extOf[id] = value.Text(r[d.identifier])
-		}
+	byExt, exts := d.byExternalID(b, idx)
+	ids, extOf, err := d.lookupIDs(ctx, exts)
+	if err != nil {
+		return nil, err
 	}
 	out := map[int]string{}
 	for start := 0; start < len(ids); start += maxRecords {
@@ -214,6 +191,52 @@ func (d *Destination) remove(ctx context.Context, b *connector.Batch, idx []int)
 		}
 	}
 	return out, nil
+}
+
+// byExternalID groups batch indexes by their records' external IDs,
+// listing each external ID once.
+func (d *Destination) byExternalID(b *connector.Batch, idx []int) (map[string][]int, []string) {
+	byExt := map[string][]int{}
+	var exts []string
+	for _, i := range idx {
+		v := d.idValue(&b.Records[i])
+		if byExt[v] == nil {
+			exts = append(exts, v)
+		}
+		byExt[v] = append(byExt[v], i)
+	}
+	return byExt, exts
+}
+
+// lookupIDs queries the record Ids of external IDs, in SOQL queries of
+// at most maxQuery characters, and maps each Id back to its external ID.
+func (d *Destination) lookupIDs(ctx context.Context, exts []string) (ids []string, extOf map[string]string, err error) {
+	extOf = map[string]string{} // record Id → external ID
+	for len(exts) > 0 {
+		var list []string
+		size := 0
+		for len(exts) > 0 && (len(list) == 0 || size+len(exts[0]) < maxQuery) {
+			list = append(list, soqlString(exts[0]))
+			size += len(list[len(list)-1]) + 1
+			exts = exts[1:]
+		}
+		q := fmt.Sprintf("SELECT Id, %s FROM %s WHERE %s IN (%s)", d.identifier, d.object, d.identifier, strings.Join(list, ","))
+		var resp struct {
+			Records []map[string]any `json:"records"`
+		}
+		if err := d.call(ctx, "GET", "query?q="+url.QueryEscape(q), nil, &resp); err != nil {
+			return nil, nil, err
+		}
+		for _, r := range resp.Records {
+			id, _ := r["Id"].(string)
+			if id == "" {
+				continue
+			}
+			ids = append(ids, id)
+			extOf[id] = value.Text(r[d.identifier])
+		}
+	}
+	return ids, extOf, nil
 }
 
 func isGone(errs []apiError) bool {

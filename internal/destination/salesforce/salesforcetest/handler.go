@@ -62,6 +62,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rest == "query" && r.Method == http.MethodGet:
 		s.query(w, r.URL.Query().Get("q"))
+	case rest == "jobs/ingest" || strings.HasPrefix(rest, "jobs/ingest/"):
+		s.ingest(w, r, strings.TrimPrefix(rest, "jobs/ingest"))
 	case rest == "composite/sobjects" && r.Method == http.MethodPost:
 		s.collection(w, r, "", "")
 	case rest == "composite/sobjects" && r.Method == http.MethodDelete:

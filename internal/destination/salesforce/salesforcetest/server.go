@@ -5,8 +5,9 @@
 // ID (PATCH), create (POST) and delete (DELETE ?ids=), a SOQL subset on
 // /query (SELECT fields FROM type [WHERE field IN (...) | field = '...']),
 // Salesforce's error arrays ({message, errorCode, fields}), the
-// 200-record collection limit, expired sessions (401 INVALID_SESSION_ID)
-// and the org's API request limit (403 REQUEST_LIMIT_EXCEEDED). It keeps
+// 200-record collection limit, expired sessions (401 INVALID_SESSION_ID),
+// the org's API request limit (403 REQUEST_LIMIT_EXCEEDED), and Bulk API
+// 2.0 ingest jobs (create, CSV upload, close, status, failedResults). It keeps
 // records in memory so tests can assert end state. Tests, benchmarks and
 // `riptide emulate salesforce` use it standalone.
 package salesforcetest
@@ -58,6 +59,11 @@ type Server struct {
 	faults   []int
 	requests int
 	grants   []string
+
+	jobs     map[string]*job // Bulk API 2.0 ingest jobs by id
+	jobOrder []string
+	nextJob  int
+	jobFault string // FailNextJob's message
 }
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
