@@ -48,7 +48,8 @@ func TestOfficialClient(t *testing.T) {
 		t.Fatalf("jsforce against the emulator: %v\n%s", err, out)
 	}
 	got := s.Records("Contact", "Ext__c")
-	if len(got) != 1 || got["ann"].Fields["LastName"] != "Lee-Smith" || got["ann"].Fields["Email"] != "ann@example.com" {
+	// ann through collections, b1 through the bulk2 job (b2 refused).
+	if len(got) != 2 || got["ann"].Fields["LastName"] != "Lee-Smith" || got["ann"].Fields["Email"] != "ann@example.com" || got["b1"].Fields["LastName"] != "One" {
 		t.Errorf("end state after the client's calls = %v", got)
 	}
 	if g := s.Grants(); !slices.Equal(g, []string{"refresh_token", "client_credentials"}) {

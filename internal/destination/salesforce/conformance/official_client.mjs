@@ -47,4 +47,15 @@ const ccConn = new jsforce.Connection({ instanceUrl: tok.instance_url, accessTok
 const rows = await ccConn.query("SELECT Id, LastName FROM Contact WHERE Ext__c = 'ann'");
 assert.equal(rows.records[0].LastName, 'Lee-Smith');
 
+// Bulk API 2.0: an upsert job through jsforce's bulk2 client.
+conn.bulk2.pollInterval = 10;
+const bulk = await conn.bulk2.loadAndWaitForResults({
+  object: 'Contact', operation: 'upsert', externalIdFieldName: 'Ext__c', lineEnding: 'LF',
+  input: 'Ext__c,LastName,Email\nb1,One,b1@example.com\nb2,Two,not-an-email\n',
+});
+assert.equal(bulk.successfulResults.length, 1);
+assert.equal(bulk.failedResults.length, 1);
+assert.equal(bulk.failedResults[0].Ext__c, 'b2');
+assert.match(bulk.failedResults[0].sf__Error, /INVALID_EMAIL_ADDRESS/);
+
 console.log('ok');

@@ -28,6 +28,7 @@ type job struct {
 
 	data   []byte     // the uploaded CSV
 	failed [][]string // failedResults rows: sf__Id, sf__Error, original columns
+	done   [][]string // successfulResults rows: sf__Id, sf__Created, original columns
 	header []string
 }
 
@@ -102,15 +103,24 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, rest string) {
 		}
 		j.data = data
 		w.WriteHeader(http.StatusCreated)
-	case sub == "failedResults" && r.Method == http.MethodGet:
+	case (sub == "failedResults" || sub == "successfulResults" || sub == "unprocessedrecords") && r.Method == http.MethodGet:
 		if j.State != "JobComplete" {
 			fail(w, http.StatusBadRequest, "INVALIDJOBSTATE", "Job is not complete: "+j.State)
 			return
 		}
 		var buf bytes.Buffer
 		cw := csv.NewWriter(&buf)
-		cw.Write(append([]string{"sf__Id", "sf__Error"}, j.header...))
-		cw.WriteAll(j.failed)
+		switch sub {
+		case "failedResults":
+			cw.Write(append([]string{"sf__Id", "sf__Error"}, j.header...))
+			cw.WriteAll(j.failed)
+		case "successfulResults":
+			cw.Write(append([]string{"sf__Id", "sf__Created"}, j.header...))
+			cw.WriteAll(j.done)
+		default: // every row of a complete job was processed
+			cw.Write(j.header)
+			cw.Flush()
+		}
 		w.Header().Set("Content-Type", "text/csv")
 		w.WriteHeader(http.StatusOK)
 		w.Write(buf.Bytes())
@@ -180,7 +190,9 @@ func (s *Server) process(j *job) {
 		}
 		id, e := s.apply(j, fields)
 		j.Processed++
-		if e != nil {
+		if e == nil {
+			j.done = append(j.done, append([]string{id, "true"}, row...))
+		} else {
 			j.Failed++
 			msg := e.StatusCode + ":" + e.Message + ":" + strings.Join(e.Fields, ",") + " --"
 			j.failed = append(j.failed, append([]string{id, msg}, row...))
