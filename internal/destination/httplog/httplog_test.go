@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
 )
@@ -85,5 +86,27 @@ func TestWrapWithoutLog(t *testing.T) {
 	base := http.DefaultTransport
 	if Wrap(base, nil) != base {
 		t.Error("Wrap without a log must return the transport unchanged")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"-3", 0},
+		{" 12 ", 12 * time.Second},
+		{"99999999999", 24 * time.Hour},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"soon", 0},
+	}
+	for _, tt := range tests {
+		if got := RetryAfter(http.Header{"Retry-After": {tt.in}}, now); got != tt.want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
 	}
 }

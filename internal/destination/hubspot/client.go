@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // apiError is HubSpot's error body and the element of a 207's errors.
@@ -117,8 +118,5 @@ func requestError(resp *http.Response, data []byte) *connector.RequestError {
 
 // retryAfter reads a Retry-After header in seconds.
 func retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
+	return httplog.RetryAfter(h, time.Now())
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 const maxResponse = 8 << 20
@@ -92,8 +93,8 @@ func (d *Destination) requestError(resp *http.Response, data []byte) *connector.
 // Retry-After when given, else the time until X-RateLimit-Reset (Unix
 // seconds), when Intercom's window refills.
 func (d *Destination) retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
+	if wait := httplog.RetryAfter(h, d.now()); wait > 0 {
+		return wait
 	}
 	if s, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil && s > 0 {
 		if wait := time.Unix(s, 0).Sub(d.now()); wait > 0 {

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // bulkAnswer is the answer of bulkUpdate and list subscribe/unsubscribe.
@@ -118,14 +118,5 @@ func (d *Destination) do(ctx context.Context, method, path string, body, out any
 
 // retryAfter reads Retry-After: seconds or an HTTP date.
 func (d *Destination) retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if wait := t.Sub(d.now()); wait > 0 {
-			return wait
-		}
-	}
-	return 0
+	return httplog.RetryAfter(h, d.now())
 }

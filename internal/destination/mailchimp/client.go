@@ -10,11 +10,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // memberError is an element of a batch answer's errors: the refused member
@@ -147,14 +147,5 @@ func (d *Destination) requestError(status int, data []byte, h http.Header) *conn
 // retryAfter reads Retry-After: seconds or an HTTP date. Mailchimp does
 // not document the header; an emulator or proxy may send it.
 func (d *Destination) retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if wait := t.Sub(d.now()); wait > 0 {
-			return wait
-		}
-	}
-	return 0
+	return httplog.RetryAfter(h, d.now())
 }

@@ -7,11 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // usersAnswer is the answer of both users calls.
@@ -115,14 +115,8 @@ func (d *Destination) requestError(status int, body []byte, h http.Header) *conn
 // the largest estimated_time_to_regain_access (minutes) of the
 // X-Business-Use-Case-Usage header.
 func (d *Destination) retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if wait := t.Sub(d.now()); wait > 0 {
-			return wait
-		}
+	if wait := httplog.RetryAfter(h, d.now()); wait > 0 {
+		return wait
 	}
 	var usage map[string][]struct {
 		Minutes int `json:"estimated_time_to_regain_access"`

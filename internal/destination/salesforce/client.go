@@ -8,11 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // maxResponse bounds a response body; it is large enough for the failed
@@ -223,8 +223,5 @@ func requestError(status int, data []byte, h http.Header) *connector.RequestErro
 
 // retryAfter reads a Retry-After header in seconds.
 func retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
+	return httplog.RetryAfter(h, time.Now())
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 const maxResponse = 1 << 20
@@ -65,8 +66,8 @@ func (d *Destination) requestError(resp *http.Response, data []byte) *connector.
 // retryAfter reads Retry-After (seconds) or, as Segment's own clients do,
 // X-RateLimit-Reset: the time the limit resets, in Unix milliseconds.
 func (d *Destination) retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
+	if wait := httplog.RetryAfter(h, d.now()); wait > 0 {
+		return wait
 	}
 	if ms, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil && ms > 0 {
 		if wait := time.UnixMilli(ms).Sub(d.now()); wait > 0 {

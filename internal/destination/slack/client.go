@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 const maxResponse = 1 << 20
@@ -116,8 +116,5 @@ func classify(status int, r response, wait time.Duration) error {
 
 // retryAfter reads Retry-After, which Slack sends in seconds with a 429.
 func retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
+	return httplog.RetryAfter(h, time.Now())
 }

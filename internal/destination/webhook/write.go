@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
@@ -181,7 +182,7 @@ func (d *Destination) outcome(b *connector.Batch, resp *http.Response) error {
 			Message: d.redactor.String(fmt.Sprintf("redirect to %q not followed; set url to the final address", resp.Header.Get("Location"))),
 		}
 	}
-	re := connector.ClassifyHTTP(status, data, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	re := connector.ClassifyHTTP(status, data, httplog.RetryAfter(resp.Header, time.Now()))
 	re.Message = d.redactor.String(re.Message)
 	return re
 }
@@ -248,24 +249,4 @@ func keyText(raw json.RawMessage) string {
 		return s
 	}
 	return string(bytes.TrimSpace(raw))
-}
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
-// date. It returns 0 when the header is absent, malformed or in the past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// Far beyond what delivery waits anyway; the bound avoids overflow.
-		return time.Duration(min(secs, 86400)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
