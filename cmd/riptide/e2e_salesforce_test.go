@@ -84,3 +84,69 @@ syncs:
 		t.Errorf("after the mirror run Salesforce holds %d contacts (c2 present: %v, bad: %+v)", len(got), ok, got["bad"])
 	}
 }
+
+// TestE2ESalesforceBulk runs the same kind of sync with `api: bulk` and a
+// large batch: each batch becomes a Bulk API 2.0 ingest job (create, CSV
+// upload, close, poll, failed results), the refused row is reported from
+// the job's failed results, and removed rows are deleted by a delete job.
+func TestE2ESalesforceBulk(t *testing.T) {
+	t.Parallel()
+	sf, err := salesforcetest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	p := newProj(t, `
+sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+destinations:
+  salesforce:
+    type: salesforce
+    client_id: "${SF_CLIENT_ID}"
+    client_secret: "${SF_CLIENT_SECRET}"
+    refresh_token: "${SF_REFRESH_TOKEN}"
+    base_url: "${SF_URL}"
+    api: bulk
+    batch_size: 5000
+    bulk_poll_interval: 10ms
+models:
+  customers:
+    source: warehouse
+    primary_key: id
+    sql: select id, email from customers
+syncs:
+  customers_to_salesforce:
+    model: customers
+    destination: salesforce
+    object: Contact
+    identifier: Ext_Id__c
+    mode: mirror
+    mapping: {Ext_Id__c: id, Email: email}
+`)
+	p.env = []string{"SF_CLIENT_ID=" + sf.ClientID(), "SF_CLIENT_SECRET=" + sf.ClientSecret(), "SF_REFRESH_TOKEN=" + sf.RefreshToken(), "SF_URL=" + sf.URL()}
+	p.sql(`CREATE TABLE customers (id VARCHAR, email VARCHAR)`,
+		`INSERT INTO customers SELECT 'c' || i, 'c' || i || '@example.com' FROM range(1, 1001) t(i)`,
+		`INSERT INTO customers VALUES ('bad', 'not-an-email')`)
+
+	v, r := p.runJSON("customers_to_salesforce")
+	if r.code != 1 || v.counts() != "partial add=1001 chg=0 rem=0 rej=0 ok=1000 fail=1" {
+		t.Fatalf("run: exit %d, %s\n%s", r.code, v.counts(), r.stderr)
+	}
+	if n := len(sf.Records("Contact", "Ext_Id__c")); n != 1000 {
+		t.Fatalf("Salesforce holds %d contacts, want 1000", n)
+	}
+	show := p.riptide("runs", "show", "--requests", v.ID)
+	for _, want := range []string{"/jobs/ingest", "invalid email address", "bad"} {
+		if !strings.Contains(show.stdout, want) {
+			t.Errorf("runs show --requests lacks %q:\n%.3000s", want, show.stdout)
+		}
+	}
+	p.sql(`DELETE FROM customers WHERE id IN ('c1', 'c2')`)
+	v, r = p.runJSON("customers_to_salesforce")
+	if r.code != 1 || v.Removed != 2 {
+		t.Fatalf("second run: exit %d, %s\n%s", r.code, v.counts(), r.stderr)
+	}
+	if n := len(sf.Records("Contact", "Ext_Id__c")); n != 998 {
+		t.Errorf("after the delete job Salesforce holds %d contacts, want 998", n)
+	}
+}
