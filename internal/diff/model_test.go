@@ -18,13 +18,18 @@ func TestAgainstModel(t *testing.T) {
 		for _, est := range []uint64{0, 100_000, 50_000_000} {
 			t.Run(fmt.Sprintf("seed=%d/est=%d", seed, est), func(t *testing.T) {
 				t.Parallel()
-				checkAgainstModel(t, seed, est)
+				checkAgainstModel(t, seed, est, 0)
 			})
 		}
+		// Partitions over a tiny size limit are split and loaded in parts.
+		t.Run(fmt.Sprintf("seed=%d/split", seed), func(t *testing.T) {
+			t.Parallel()
+			checkAgainstModel(t, seed, 0, 1)
+		})
 	}
 }
 
-func checkAgainstModel(t *testing.T, seed, est uint64) {
+func checkAgainstModel(t *testing.T, seed, est uint64, maxPart int64) {
 	rng := rand.New(rand.NewPCG(seed, est))
 	dir := t.TempDir()
 	snap, err := Open(filepath.Join(dir, "snap"))
@@ -48,7 +53,7 @@ func checkAgainstModel(t *testing.T, seed, est uint64) {
 			}
 		}
 		target.Snapshot = snap
-		p, err := NewPlanner(filepath.Join(dir, "tmp"), []*Target{target}, PlannerOptions{EstimatedRows: est})
+		p, err := NewPlanner(filepath.Join(dir, "tmp"), []*Target{target}, PlannerOptions{EstimatedRows: est, MaxPartitionBytes: maxPart})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -171,6 +171,9 @@ type PlannerOptions struct {
 	// KeepPayload keeps each row's encoded columns for delivery; a plan
 	// that only counts leaves it off.
 	KeepPayload bool
+	// MaxPartitionBytes is the most of one partition loaded at once (0:
+	// 32 MiB); larger partitions are split and loaded in parts.
+	MaxPartitionBytes int64
 }
 
 // Planner diffs one model's rows against the snapshots of the syncs it
@@ -335,7 +338,7 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 			}
 		}
 		for ti := range p.targets {
-			if err := p.mergePartition(part.p, part.rows, part.arena, ti, readers[ti], plans[ti]); err != nil {
+			if err := p.mergePartition(part.last, part.rows, part.arena, ti, readers[ti], plans[ti]); err != nil {
 				return fail(fmt.Errorf("diff %s: %w", p.targets[ti].Name, err))
 			}
 		}
@@ -358,7 +361,7 @@ func (p *Planner) Finish(ctx context.Context, reject func(Rejection) error) ([]*
 
 // partition is one spill partition, loaded and sorted for the merge.
 type partition struct {
-	p        int
+	last     uint64 // the largest key hash of the partition's range
 	arena    []byte
 	offs     []uint32
 	idx      []hashIndex
@@ -368,48 +371,93 @@ type partition struct {
 	err      error
 }
 
+// defaultMaxPartitionBytes is the most of a partition loaded at once; a
+// larger one (a first run's estimate was low, or rows are wide) is split
+// by the next bits of the key hash and loaded in parts.
+const defaultMaxPartitionBytes = 32 << 20
+
 // loadPartitions loads, sorts and de-duplicates the spill partitions in
-// order, handing each to ready; it closes ready when done or cancelled.
+// key-hash order, handing each to ready; it closes ready when done or
+// cancelled.
 func (p *Planner) loadPartitions(ctx context.Context, ready chan<- *partition, free <-chan *partition) {
 	defer close(ready)
-	nt := len(p.targets)
-	for n := 0; n < p.spill.partitions(); n++ {
+	limit := p.opts.MaxPartitionBytes
+	if limit <= 0 {
+		limit = defaultMaxPartitionBytes
+	}
+	send := func(sp *spill, n int) bool {
 		var part *partition
 		select {
 		case part = <-free:
 		case <-ctx.Done():
-			return
+			return false
 		}
-		part.p, part.err, part.rejected = n, nil, part.rejected[:0]
-		part.arena, part.offs, part.err = p.spill.load(n, part.arena, part.offs)
-		if part.err == nil {
-			part.idx = part.idx[:0]
-			for i := 0; i+1 < len(part.offs); i++ {
-				part.idx = append(part.idx, hashIndex{h: binary.LittleEndian.Uint64(part.arena[part.offs[i]:]), i: uint32(i)})
-			}
-			part.idx, part.scratch = sortByHash(part.idx, part.scratch)
-			part.rows = part.rows[:0]
-			for _, it := range part.idx {
-				start, end := part.offs[it.i], part.offs[it.i+1]
-				kl, m := binary.Uvarint(part.arena[start+8+8*uint32(nt):])
-				ks := start + 8 + 8*uint32(nt) + uint32(m)
-				part.rows = append(part.rows, inRow{keyHash: it.h, start: start, keyOff: ks, keyLen: uint32(kl), end: end})
-			}
-			sortTies(part.rows, part.arena)
-			part.rows, part.err = dropDuplicates(part.rows, part.arena, func(r Rejection) error {
-				part.rejected = append(part.rejected, r)
-				return nil
-			})
-		}
+		p.prepare(part, sp, n)
 		select {
 		case ready <- part:
 		case <-ctx.Done():
-			return
+			return false
 		}
-		if part.err != nil {
-			return
-		}
+		return part.err == nil
 	}
+	for n := 0; n < p.spill.partitions(); n++ {
+		size := p.spill.size(n)
+		if size <= limit {
+			if !send(p.spill, n) {
+				return
+			}
+			continue
+		}
+		extra := uint(1)
+		for extra < 8 && size>>extra > limit {
+			extra++
+		}
+		sub, err := p.spill.split(n, extra, filepath.Join(p.dir, fmt.Sprintf("split-%d", n)))
+		if err != nil {
+			select {
+			case part := <-free:
+				part.err = err
+				ready <- part
+			case <-ctx.Done():
+			}
+			return
+		}
+		for m := 0; m < sub.partitions(); m++ {
+			if !send(sub, m) {
+				sub.close()
+				return
+			}
+		}
+		sub.close()
+	}
+}
+
+// prepare loads partition n of sp into part, sorted by key and with
+// duplicated keys reported and marked.
+func (p *Planner) prepare(part *partition, sp *spill, n int) {
+	nt := len(p.targets)
+	part.last, part.err, part.rejected = sp.lastHash(n), nil, part.rejected[:0]
+	part.arena, part.offs, part.err = sp.load(n, part.arena, part.offs)
+	if part.err != nil {
+		return
+	}
+	part.idx = part.idx[:0]
+	for i := 0; i+1 < len(part.offs); i++ {
+		part.idx = append(part.idx, hashIndex{h: binary.LittleEndian.Uint64(part.arena[part.offs[i]:]), i: uint32(i)})
+	}
+	part.idx, part.scratch = sortByHash(part.idx, part.scratch)
+	part.rows = part.rows[:0]
+	for _, it := range part.idx {
+		start, end := part.offs[it.i], part.offs[it.i+1]
+		kl, m := binary.Uvarint(part.arena[start+8+8*uint32(nt):])
+		ks := start + 8 + 8*uint32(nt) + uint32(m)
+		part.rows = append(part.rows, inRow{keyHash: it.h, start: start, keyOff: ks, keyLen: uint32(kl), end: end})
+	}
+	sortTies(part.rows, part.arena)
+	part.rows, part.err = dropDuplicates(part.rows, part.arena, func(r Rejection) error {
+		part.rejected = append(part.rejected, r)
+		return nil
+	})
 }
 
 func (p *Planner) closePlans(plans []*Plan) {
@@ -469,9 +517,8 @@ func dropDuplicates(rows []inRow, arena []byte, reject func(Rejection) error) ([
 	return out, nil
 }
 
-func (p *Planner) mergePartition(part int, rows []inRow, arena []byte, ti int, base *baseReader, pl *Plan) error {
+func (p *Planner) mergePartition(last uint64, rows []inRow, arena []byte, ti int, base *baseReader, pl *Plan) error {
 	t := p.targets[ti]
-	bits := p.spill.bits
 	emitRemoved := func(e Entry) error {
 		pl.Counts.Removed++
 		return pl.write(Removed, e, nil)
@@ -535,7 +582,7 @@ func (p *Planner) mergePartition(part int, rows []inRow, arena []byte, ti int, b
 		if err != nil {
 			return err
 		}
-		if !ok || partitionOf(e.KeyHash, bits) != part {
+		if !ok || e.KeyHash > last {
 			return nil
 		}
 		base.next()

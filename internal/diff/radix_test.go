@@ -42,3 +42,32 @@ func TestSortByHash(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionRanges: every key hash a spill (or a sub-spill of one of
+// its partitions) puts in partition p lies after the range of p-1 and
+// within lastHash(p); the merge reads the snapshot by these ranges.
+func TestPartitionRanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, bits := range []uint{0, 1, 6, 8} {
+		top := &spill{bits: bits}
+		for parent := 0; parent < min(1<<bits, 4); parent++ {
+			sub := &spill{bits: 3, skip: bits, parent: uint64(parent)}
+			for range 2000 {
+				h := rng.Uint64()
+				if bits > 0 {
+					// A hash of the parent partition.
+					h = uint64(parent)<<(64-bits) | h>>bits
+				}
+				for _, sp := range []*spill{top, sub} {
+					p := partitionOf(h<<sp.skip, sp.bits)
+					if h > sp.lastHash(p) {
+						t.Fatalf("bits %d skip %d: hash %x in partition %d beyond its last %x", sp.bits, sp.skip, h, p, sp.lastHash(p))
+					}
+					if p > 0 && h <= sp.lastHash(p-1) {
+						t.Fatalf("bits %d skip %d: hash %x in partition %d within partition %d's range", sp.bits, sp.skip, h, p, p-1)
+					}
+				}
+			}
+		}
+	}
+}

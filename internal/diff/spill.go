@@ -3,10 +3,13 @@ package diff
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // maxPartitionBits bounds the number of spill files open at once (256).
@@ -27,12 +30,18 @@ func partitionBits(n uint64) uint {
 // spill writes length-prefixed records into one temporary file per
 // partition of the key-hash space, to be read back a partition at a time.
 type spill struct {
-	dir     string
+	dir string
+	// skip leading bits of the key hash are the same in every record (a
+	// sub-spill of one partition); the next bits choose the partition.
+	skip    uint
 	bits    uint
 	files   []*os.File
 	writers []*bufio.Writer
 	counts  []int
 	hdr     [binary.MaxVarintLen64]byte
+	// parent is the index of the partition a sub-spill splits (its top
+	// skip bits).
+	parent uint64
 }
 
 func newSpill(dir string, bits uint) (*spill, error) {
@@ -60,7 +69,7 @@ func newSpill(dir string, bits uint) (*spill, error) {
 func (s *spill) partitions() int { return len(s.files) }
 
 func (s *spill) add(keyHash uint64, rec []byte) error {
-	p := partitionOf(keyHash, s.bits)
+	p := partitionOf(keyHash<<s.skip, s.bits)
 	w := s.writers[p]
 	n := binary.PutUvarint(s.hdr[:], uint64(len(rec)))
 	if _, err := w.Write(s.hdr[:n]); err != nil {
@@ -71,6 +80,70 @@ func (s *spill) add(keyHash uint64, rec []byte) error {
 	}
 	s.counts[p]++
 	return nil
+}
+
+// size is the number of bytes partition p holds.
+func (s *spill) size(p int) int64 {
+	st, err := s.files[p].Stat()
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// split spreads partition p's records over a new spill of 1<<extra
+// sub-partitions, by the key-hash bits that follow this spill's, read
+// sequentially: for a partition too large to load whole.
+func (s *spill) split(p int, extra uint, dir string) (*spill, error) {
+	sub, err := newSpill(dir, extra)
+	if err != nil {
+		return nil, err
+	}
+	sub.skip = s.skip + s.bits
+	sub.parent = s.parent<<s.bits | uint64(p)
+	r := bufio.NewReaderSize(io.NewSectionReader(s.files[p], 0, s.size(p)), 256<<10)
+	var rec []byte
+	for {
+		l, err := binary.ReadUvarint(r)
+		if err == io.EOF {
+			break
+		}
+		if err == nil {
+			rec = slices.Grow(rec[:0], int(l))[:l]
+			_, err = io.ReadFull(r, rec)
+		}
+		if err == nil && len(rec) < 8 {
+			err = errors.New("short record")
+		}
+		if err != nil {
+			sub.close()
+			return nil, fmt.Errorf("split spill partition %d: %w", p, err)
+		}
+		if err := sub.add(binary.LittleEndian.Uint64(rec), rec); err != nil {
+			sub.close()
+			return nil, err
+		}
+	}
+	if err := sub.finish(); err != nil {
+		sub.close()
+		return nil, err
+	}
+	return sub, nil
+}
+
+// lastHash is the largest key hash partition p of this spill can hold: its
+// range ends there, which is where the merge stops reading the snapshot.
+func (s *spill) lastHash(p int) uint64 {
+	used := s.skip + s.bits
+	if used == 0 {
+		return math.MaxUint64
+	}
+	prefix := uint64(p)
+	if s.skip > 0 {
+		prefix |= s.parent << s.bits
+	}
+	lo := prefix << (64 - used)
+	return lo | (math.MaxUint64 >> used)
 }
 
 // finish flushes every partition; add must not be called after it.
