@@ -10,6 +10,7 @@ import (
 	"github.com/riptide-data/riptide/internal/destination/braze"
 	"github.com/riptide-data/riptide/internal/destination/customerio"
 	"github.com/riptide-data/riptide/internal/destination/file"
+	googleads "github.com/riptide-data/riptide/internal/destination/google_ads"
 	"github.com/riptide-data/riptide/internal/destination/hubspot"
 	"github.com/riptide-data/riptide/internal/destination/intercom"
 	"github.com/riptide-data/riptide/internal/destination/iterable"
@@ -63,6 +64,7 @@ func Destinations() map[string]connector.DestinationPlugin {
 		"iterable":       iterable.Plugin(),
 		"intercom":       intercom.Plugin(),
 		"salesforce":     salesforce.Plugin(),
+		"google_ads":     googleads.Plugin(),
 	}
 }
 

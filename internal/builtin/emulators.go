@@ -6,6 +6,7 @@ import (
 
 	"github.com/riptide-data/riptide/internal/destination/braze/brazetest"
 	"github.com/riptide-data/riptide/internal/destination/customerio/customeriotest"
+	"github.com/riptide-data/riptide/internal/destination/google_ads/googleadstest"
 	"github.com/riptide-data/riptide/internal/destination/hubspot/hubspottest"
 	"github.com/riptide-data/riptide/internal/destination/intercom/intercomtest"
 	"github.com/riptide-data/riptide/internal/destination/iterable/iterabletest"
@@ -97,6 +98,22 @@ func Emulators() map[string]Emulator {
 				Summary: func() string {
 					return fmt.Sprintf("%d requests, %d contacts, %d companies", s.Requests(),
 						len(s.Records("contacts", "hs_object_id")), len(s.Records("companies", "hs_object_id")))
+				},
+				Stop: func() { s.Close() },
+			}, nil
+		}},
+		"google_ads": {Start: func(addr string) (*RunningEmulator, error) {
+			s, err := googleadstest.New(googleadstest.WithAddr(addr))
+			if err != nil {
+				return nil, err
+			}
+			return &RunningEmulator{
+				// The refresh token; the other credentials are
+				// googleadstest's constants, token_url is base_url + /token.
+				BaseURL: s.URL(),
+				Token:   googleadstest.RefreshToken,
+				Summary: func() string {
+					return fmt.Sprintf("%d requests, %d jobs, %d members in user list %s", s.Requests(), len(s.Jobs()), len(s.Members(s.UserList())), s.UserList())
 				},
 				Stop: func() { s.Close() },
 			}, nil
