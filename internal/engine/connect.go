@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
@@ -19,10 +20,12 @@ func (p Problem) Error() string { return fmt.Sprintf("%s: %s", p.Pos, p.Message)
 
 // CheckDestinations connects to each sync's destination that can list its
 // object's fields and checks the sync's mapping against them: unknown
-// fields (with the nearest name), read-only fields, and an identifier
-// that cannot match records. Syncs whose destination lists no schema are
+// fields (with the nearest name), read-only fields, an identifier that
+// cannot match records, and mapped columns whose type (read from the
+// model's query, no rows fetched) can never fit the field's. Syncs whose destination lists no schema are
 // skipped and returned in skipped.
 func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problems []Problem, checked, skipped []string, err error) {
+	modelTypes := map[string]map[string]string{}
 	for _, name := range syncs {
 		s := e.Project.Syncs[name]
 		dcfg := e.Project.Destinations[s.Destination]
@@ -55,8 +58,70 @@ func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problem
 		}
 		checked = append(checked, name)
 		problems = append(problems, checkMapping(s, dcfg, schema)...)
+		types, err := e.columnTypes(ctx, s.Model, modelTypes)
+		if err != nil {
+			problems = append(problems, Problem{Pos: e.Project.Models[s.Model].Pos, Message: fmt.Sprintf("model %s: %s", s.Model, e.Redactor.Error(err))})
+			continue
+		}
+		problems = append(problems, checkTypes(s, dcfg, schema, types)...)
 	}
 	return problems, checked, skipped, nil
+}
+
+// columnTypes runs a model's query only to read its columns' types
+// (cached per model): the rows are not read.
+func (e *Engine) columnTypes(ctx context.Context, model string, cache map[string]map[string]string) (map[string]string, error) {
+	if types, ok := cache[model]; ok {
+		return types, nil
+	}
+	m := e.Project.Models[model]
+	src := e.Project.Sources[m.Source]
+	plugin, ok := e.Sources[src.Type]
+	if !ok {
+		return nil, fmt.Errorf("source %s: unknown type %q", src.Name, src.Type)
+	}
+	conn, err := plugin.New(ctx, src.Settings, e.Project.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+	}
+	defer conn.Close()
+	rows, err := conn.Query(ctx, m.SQL)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	types := map[string]string{}
+	for _, c := range rows.Columns() {
+		types[c.Name] = c.DatabaseType
+	}
+	cache[model] = types
+	return types, nil
+}
+
+// checkTypes reports mapped columns whose type can never fit the
+// destination field's.
+func checkTypes(s *config.Sync, dcfg *config.Destination, schema []connector.FieldInfo, types map[string]string) []Problem {
+	byName := map[string]connector.FieldInfo{}
+	for _, f := range schema {
+		byName[f.Name] = f
+	}
+	var out []Problem
+	for _, m := range s.Mapping {
+		f, ok := byName[m.Field]
+		if !ok || m.Column == "" {
+			continue
+		}
+		colType, ok := types[m.Column]
+		if !ok {
+			continue // the run reports missing columns with the mapping
+		}
+		col, dest := warehouseClass(colType), destinationClass(f.Type)
+		if !fits(col, dest) {
+			out = append(out, Problem{Pos: m.Pos, Message: fmt.Sprintf("sync %s: column %s is %s (%s) in the model, but %s %s field %q holds %s",
+				s.Name, m.Column, col, colType, dcfg.Type, objectName(s), m.Field, dest)})
+		}
+	}
+	return out
 }
 
 func checkMapping(s *config.Sync, dcfg *config.Destination, schema []connector.FieldInfo) []Problem {
@@ -92,4 +157,80 @@ func objectName(s *config.Sync) string {
 		return "object"
 	}
 	return s.Object
+}
+
+// typeClass is a coarse kind of value, enough to tell a mapping that can
+// never fit its destination field from one that can.
+type typeClass int
+
+const (
+	classUnknown typeClass = iota
+	classText
+	classNumber
+	classBool
+	classDate
+	classTime
+	classJSON
+)
+
+func (c typeClass) String() string {
+	return [...]string{"unknown", "text", "a number", "a boolean", "a date", "a timestamp", "JSON"}[c]
+}
+
+// warehouseClass classifies a warehouse column type name (DuckDB,
+// PostgreSQL, MySQL, SQLite spellings).
+func warehouseClass(t string) typeClass {
+	t = strings.ToUpper(strings.TrimSpace(t))
+	switch {
+	case t == "":
+		return classUnknown
+	case strings.HasSuffix(t, "[]"), strings.Contains(t, "JSON"), strings.HasPrefix(t, "STRUCT"), strings.HasPrefix(t, "MAP"), strings.HasPrefix(t, "LIST"):
+		return classJSON
+	case strings.Contains(t, "TIMESTAMP"), strings.Contains(t, "DATETIME"):
+		return classTime
+	case t == "DATE":
+		return classDate
+	case strings.HasPrefix(t, "BOOL"):
+		return classBool
+	case strings.Contains(t, "INT"), strings.HasPrefix(t, "DECIMAL"), strings.HasPrefix(t, "NUMERIC"), strings.HasPrefix(t, "DOUBLE"),
+		strings.HasPrefix(t, "FLOAT"), t == "REAL", t == "MONEY":
+		return classNumber
+	case strings.Contains(t, "CHAR"), strings.Contains(t, "TEXT"), t == "STRING", t == "UUID", t == "NAME", strings.HasPrefix(t, "ENUM"):
+		return classText
+	}
+	return classUnknown
+}
+
+// destinationClass classifies a vendor's field type; text-like fields
+// (string, email, picklist …) take any value as text and are not checked.
+func destinationClass(t string) typeClass {
+	switch strings.ToLower(t) {
+	case "number", "double", "currency", "int", "integer", "percent", "decimal", "long", "float":
+		return classNumber
+	case "bool", "boolean", "booleancheckbox", "checkbox":
+		return classBool
+	case "date":
+		return classDate
+	case "datetime", "date-time", "timestamp":
+		return classTime
+	}
+	return classUnknown
+}
+
+// fits reports whether values of a model column's class can go into a
+// destination field of class dest. Text may hold a number or a date the
+// vendor parses, so only kinds that can never fit are refused.
+func fits(col, dest typeClass) bool {
+	if col == classUnknown || dest == classUnknown || col == dest {
+		return true
+	}
+	switch dest {
+	case classNumber:
+		return false
+	case classBool:
+		return col == classNumber // 0/1 columns (MySQL has no boolean)
+	case classDate, classTime:
+		return col == classText || col == classDate || col == classTime
+	}
+	return true
 }
