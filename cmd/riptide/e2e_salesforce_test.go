@@ -150,3 +150,63 @@ syncs:
 		t.Errorf("after the delete job Salesforce holds %d contacts, want 998", n)
 	}
 }
+
+// TestE2ESalesforceValidateConnect checks Salesforce syncs' mappings
+// against sObject Describe through `validate --connect`: a misspelt field
+// (with the nearest name), a read-only one, and an identifier that holds
+// no unique values.
+func TestE2ESalesforceValidateConnect(t *testing.T) {
+	t.Parallel()
+	sf, err := salesforcetest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	p := newProj(t, `
+sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+destinations:
+  salesforce:
+    type: salesforce
+    client_id: "${SF_CLIENT_ID}"
+    client_secret: "${SF_CLIENT_SECRET}"
+    refresh_token: "${SF_REFRESH_TOKEN}"
+    base_url: "${SF_URL}"
+models:
+  users: {source: warehouse, primary_key: id, sql: select 1 as id}
+syncs:
+  good:
+    model: users
+    destination: salesforce
+    object: Contact
+    identifier: Ext_Id__c
+    mapping: {Ext_Id__c: id, Email: email, LastName: last_name, Lifetime_Value__c: ltv}
+  bad:
+    model: users
+    destination: salesforce
+    object: Contact
+    identifier: Email
+    mapping:
+      Email: email
+      LastNme: last_name
+      CreatedDate: created_at
+`)
+	p.env = []string{"SF_CLIENT_ID=" + sf.ClientID(), "SF_CLIENT_SECRET=" + sf.ClientSecret(), "SF_REFRESH_TOKEN=" + sf.RefreshToken(), "SF_URL=" + sf.URL()}
+	r := p.riptide("validate", "--connect")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`sync bad: salesforce Contact has no field "LastNme" (did you mean "LastName"?)`,
+		`sync bad: salesforce Contact field "CreatedDate" is read-only`,
+		`sync bad: identifier "Email" of salesforce Contact does not hold unique values`,
+		"connected: 2 syncs checked against their destination's schema",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("validate --connect lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, "sync good") {
+		t.Errorf("the good sync was reported:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -68,6 +68,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.collection(w, r, "", "")
 	case rest == "composite/sobjects" && r.Method == http.MethodDelete:
 		s.delete(w, r)
+	case strings.HasPrefix(rest, "sobjects/") && strings.HasSuffix(rest, "/describe") && r.Method == http.MethodGet:
+		s.describe(w, strings.TrimSuffix(strings.TrimPrefix(rest, "sobjects/"), "/describe"))
 	case strings.HasPrefix(rest, "composite/sobjects/") && r.Method == http.MethodPatch:
 		typ, ext, ok := strings.Cut(strings.TrimPrefix(rest, "composite/sobjects/"), "/")
 		if !ok || typ == "" || ext == "" || strings.Contains(ext, "/") {
@@ -162,6 +164,9 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, typ, ext str
 			}
 		} else if e == nil {
 			wr = &write{typ: rtyp, fields: fields, created: true}
+		}
+		if e == nil {
+			e = s.checkFields(rtyp, fields, wr.created)
 		}
 		if e != nil {
 			failed = true

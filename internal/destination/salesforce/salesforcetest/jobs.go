@@ -177,6 +177,13 @@ func (s *Server) process(j *job) {
 		return
 	}
 	j.header, rows = rows[0], rows[1:]
+	for _, h := range j.header {
+		// Salesforce fails the whole job on a column the sObject lacks.
+		if _, ok := s.field(j.Object, h); !ok {
+			j.State, j.ErrorMsg = "Failed", "InvalidBatch : Field name not found : "+h
+			return
+		}
+	}
 	for _, row := range rows {
 		fields := map[string]any{}
 		for c, h := range j.header {
@@ -217,10 +224,16 @@ func (s *Server) apply(j *job, fields map[string]any) (string, *apiError) {
 	if e := s.validate(j.Object, ext, j.Object, fields); e != nil {
 		return "", e
 	}
-	if ext == "" {
-		return s.create(j.Object, fields).ID, nil
+	var matches []*Record
+	if ext != "" {
+		matches = s.byField(j.Object, ext, fields[ext])
 	}
-	switch matches := s.byField(j.Object, ext, fields[ext]); len(matches) {
+	if len(matches) < 2 {
+		if e := s.checkFields(j.Object, fields, len(matches) == 0); e != nil {
+			return "", e
+		}
+	}
+	switch len(matches) {
 	case 0:
 		return s.create(j.Object, fields).ID, nil
 	case 1:

@@ -7,7 +7,10 @@
 // Salesforce's error arrays ({message, errorCode, fields}), the
 // 200-record collection limit, expired sessions (401 INVALID_SESSION_ID),
 // the org's API request limit (403 REQUEST_LIMIT_EXCEEDED), and Bulk API
-// 2.0 ingest jobs (create, CSV upload, close, status, failedResults). It keeps
+// 2.0 ingest jobs (create, CSV upload, close, status, failedResults), and
+// sObject Describe over a per-sObject field schema (defaults for Contact
+// and Account, more with WithObject) that writes are checked against
+// (INVALID_FIELD, INVALID_FIELD_FOR_INSERT_UPDATE). It keeps
 // records in memory so tests can assert end state. Tests, benchmarks and
 // `riptide emulate salesforce` use it standalone.
 package salesforcetest
@@ -64,6 +67,8 @@ type Server struct {
 	jobOrder []string
 	nextJob  int
 	jobFault string // FailNextJob's message
+
+	schema map[string][]Field // sObject → fields, for describe and writes
 }
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
@@ -75,6 +80,7 @@ func New(opts ...Option) (*Server, error) {
 		refreshToken: "5Aep861riptide.emulator.refresh",
 		records:      map[string]*Record{},
 		tokens:       map[string]bool{},
+		schema:       defaultSchema(),
 	}
 	for _, o := range opts {
 		o(s)
