@@ -65,21 +65,9 @@ func (d *Destination) post(ctx context.Context, action string, body any) (*batch
 		return nil, fmt.Errorf("hubspot: encode %s batch: %w", action, err)
 	}
 	u := d.base + "/crm/v3/objects/" + d.object + "/batch/" + action
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf))
+	resp, data, err := d.call(ctx, http.MethodPost, u, buf, action+" "+d.object)
 	if err != nil {
-		return nil, fmt.Errorf("hubspot: build %s request: %w", action, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+d.token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "riptide-hubspot")
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("hubspot: %s %s: %w", action, d.object, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("hubspot: read %s response: %w", action, err)
+		return nil, err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(data)) == 0 {
@@ -92,6 +80,50 @@ func (d *Destination) post(ctx context.Context, action string, body any) (*batch
 		return &out, nil
 	}
 	return nil, requestError(resp, data)
+}
+
+// call sends one API request with the current bearer token and returns
+// the answer whatever its status. With a public app, a 401 for an expired
+// token refreshes the token once and repeats the call.
+func (d *Destination) call(ctx context.Context, method, u string, body []byte, what string) (*http.Response, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		token := d.token
+		if d.oauth != nil {
+			var err error
+			if token, err = d.oauth.current(ctx); err != nil {
+				return nil, nil, err
+			}
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hubspot: build %s request: %w", what, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("User-Agent", "riptide-hubspot")
+		resp, err := d.client.Do(req)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hubspot: %s: %w", what, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		resp.Body.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("hubspot: read %s response: %w", what, err)
+		}
+		if d.oauth != nil && attempt == 0 && expiredToken(resp.StatusCode, data) {
+			if err := d.oauth.renew(ctx, token); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		return resp, data, nil
+	}
 }
 
 func requestError(resp *http.Response, data []byte) *connector.RequestError {

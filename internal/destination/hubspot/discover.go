@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -17,20 +16,9 @@ func (d *Destination) Fields(ctx context.Context, object string) ([]connector.Fi
 	if object == "" {
 		object = d.object
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/crm/v3/properties/"+url.PathEscape(object), nil)
+	resp, data, err := d.call(ctx, http.MethodGet, d.base+"/crm/v3/properties/"+url.PathEscape(object), nil, "list "+object+" properties")
 	if err != nil {
-		return nil, fmt.Errorf("hubspot: build properties request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+d.token)
-	req.Header.Set("User-Agent", "riptide-hubspot")
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("hubspot: list %s properties: %w", object, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("hubspot: read %s properties: %w", object, err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("hubspot: list %s properties: %w", object, requestError(resp, data))

@@ -1,7 +1,7 @@
 // Package hubspot is the HubSpot destination: it writes records to CRM v3
 // objects (contacts, companies, deals, custom objects) through the batch
 // upsert, create, update and archive endpoints, authenticated with a
-// private app's access token. The delivery layer batches (100 inputs),
+// private app's access token or a public app's OAuth refresh token. The delivery layer batches (100 inputs),
 // rate-limits (per 10 seconds and per day) and retries; this package maps
 // records to HubSpot inputs and HubSpot's answers to per-row outcomes.
 package hubspot
@@ -37,7 +37,10 @@ func spec() connector.Spec {
 		Type:    "hubspot",
 		Summary: "Upsert, create, update and archive HubSpot CRM records (contacts, companies, deals, custom objects)",
 		Fields: []connector.Field{
-			{Name: "access_token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A private app's access token, sent as Authorization: Bearer."},
+			{Name: "access_token", Kind: connector.KindString, Secret: true, Doc: "A private app's access token, sent as Authorization: Bearer. Set either this or client_id, client_secret and refresh_token."},
+			{Name: "client_id", Kind: connector.KindString, Doc: "A public app's client id, for OAuth instead of access_token."},
+			{Name: "client_secret", Kind: connector.KindString, Secret: true, Doc: "A public app's client secret, for OAuth instead of access_token."},
+			{Name: "refresh_token", Kind: connector.KindString, Secret: true, Doc: "The refresh token the app's installation in the account yielded; exchanged at /oauth/v1/token for short-lived access tokens."},
 			{Name: "base_url", Kind: connector.KindString, Default: "https://api.hubapi.com", Doc: "The API's base URL: a proxy, or an emulator (riptide's hubspottest)."},
 			{Name: "requests_per_10s", Kind: connector.KindInt, Default: DefaultPer10s, Doc: "Requests per rolling 10 seconds: 100 for Free and Starter, 190 for Professional and Enterprise, 250 with the API limit increase."},
 			{Name: "requests_per_day", Kind: connector.KindInt, Default: DefaultPerDay, Doc: "Requests per day: 250000 for Free and Starter, 625000 for Professional, 1000000 for Enterprise."},
@@ -65,7 +68,8 @@ var defaultIdentifier = map[string]string{"contacts": "email", "companies": "dom
 type Destination struct {
 	client     *http.Client
 	base       string
-	token      string
+	token      string    // private app
+	oauth      *oauthApp // public app
 	object     string
 	identifier string
 	windows    []connector.RateWindow
@@ -77,13 +81,17 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	token := settings.String("access_token")
-	if token == "" {
-		return nil, fmt.Errorf("hubspot: access_token is required")
-	}
 	base := strings.TrimRight(settings.String("base_url"), "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("hubspot: base_url %q: want an http or https URL with a host", base)
+	}
+	token := settings.String("access_token")
+	app, err := oauthSettings(settings, base)
+	if err != nil {
+		return nil, err
+	}
+	if (token == "") == (app == nil) {
+		return nil, fmt.Errorf("hubspot: set either access_token (private app) or client_id, client_secret and refresh_token (public app), not both and not neither")
 	}
 	object := target.Object
 	if object == "" || strings.ContainsAny(object, "/?#") {
@@ -115,6 +123,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		client:     httplog.NewClient(settings.Duration("timeout"), target.Requests),
 		base:       base,
 		token:      token,
+		oauth:      app,
 		object:     object,
 		identifier: identifier,
 		windows:    windows(per10s, perDay),
@@ -128,5 +137,34 @@ func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
 // Close releases idle connections.
 func (d *Destination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
+	if d.oauth != nil {
+		d.oauth.client.CloseIdleConnections()
+	}
 	return nil
+}
+
+// oauthSettings returns the public app the settings name, nil when they
+// name none, or an error when they name it only in part.
+func oauthSettings(settings connector.Settings, base string) (*oauthApp, error) {
+	id, secret, refresh := settings.String("client_id"), settings.String("client_secret"), settings.String("refresh_token")
+	if id == "" && secret == "" && refresh == "" {
+		return nil, nil
+	}
+	var missing []string
+	for _, f := range []struct{ name, value string }{{"client_id", id}, {"client_secret", secret}, {"refresh_token", refresh}} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("hubspot: OAuth needs client_id, client_secret and refresh_token; missing %s", strings.Join(missing, ", "))
+	}
+	return &oauthApp{
+		client:   &http.Client{Timeout: 30 * time.Second},
+		tokenURL: base + "/oauth/v1/token",
+		clientID: id,
+		secret:   secret,
+		refresh:  refresh,
+		now:      time.Now,
+	}, nil
 }

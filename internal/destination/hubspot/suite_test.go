@@ -3,6 +3,7 @@ package hubspot_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
 	"github.com/riptide-data/riptide/internal/destination/destinationtest"
@@ -11,6 +12,22 @@ import (
 )
 
 func TestAcceptanceSuite(t *testing.T) {
+	privateApp := func(hs *hubspottest.Server) (good, bad connector.Settings) {
+		return connector.Settings{"access_token": hs.Token(), "base_url": hs.URL()},
+			connector.Settings{"access_token": "pat-wrong", "base_url": hs.URL()}
+	}
+	// A public app with short-lived tokens, so runs cross refreshes.
+	publicApp := func(hs *hubspottest.Server) (good, bad connector.Settings) {
+		id, secret, refresh := hs.OAuthApp()
+		good = connector.Settings{"client_id": id, "client_secret": secret, "refresh_token": refresh, "base_url": hs.URL()}
+		bad = connector.Settings{"client_id": id, "client_secret": secret, "refresh_token": "wrong", "base_url": hs.URL()}
+		return good, bad
+	}
+	t.Run("private app", func(t *testing.T) { acceptance(t, privateApp) })
+	t.Run("public app", func(t *testing.T) { acceptance(t, publicApp, hubspottest.WithTokenTTL(2*time.Second)) })
+}
+
+func acceptance(t *testing.T, auth func(*hubspottest.Server) (good, bad connector.Settings), opts ...hubspottest.Option) {
 	email := func(i int) string { return fmt.Sprintf("u%d@example.com", i) }
 	rec := func(key string) connector.Record {
 		return connector.Record{Op: connector.OpUpsert, Key: key, KeyParts: []string{key},
@@ -19,14 +36,15 @@ func TestAcceptanceSuite(t *testing.T) {
 	destinationtest.Run(t, destinationtest.Harness{
 		Plugin: hubspot.Plugin(),
 		Start: func(t *testing.T) destinationtest.Emulator {
-			hs, err := hubspottest.New()
+			hs, err := hubspottest.New(opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { hs.Close() })
+			good, bad := auth(hs)
 			return destinationtest.Emulator{
-				Settings:       connector.Settings{"access_token": hs.Token(), "base_url": hs.URL()},
-				BadCredentials: connector.Settings{"access_token": "pat-wrong", "base_url": hs.URL()},
+				Settings:       good,
+				BadCredentials: bad,
 				FailNext:       hs.FailNext,
 				Held:           func() map[string]bool { return destinationtest.Keys(hs.Records("contacts", "email")) },
 			}

@@ -64,13 +64,13 @@ type batchResponse struct {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.URL.Path == "/oauth/v1/token" && r.Method == http.MethodPost {
+		s.issueToken(w, r)
+		return
+	}
 	s.requests++
 
-	if r.Header.Get("Authorization") != "Bearer "+s.token || s.revoked {
-		s.writeError(w, http.StatusUnauthorized, apiError{
-			Message:  "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-			Category: "INVALID_AUTHENTICATION",
-		})
+	if !s.authenticate(w, r) {
 		return
 	}
 	if !s.allow(w) {

@@ -4,7 +4,8 @@
 // token authentication, the 100-input batch limit, property validation,
 // 207 Multi-Status partial results, HubSpot's error bodies, and the
 // private-app rate limits with their X-HubSpot-RateLimit-* headers and 429
-// bodies. It keeps the records it holds in memory so tests can assert end
+// bodies, and the OAuth token endpoint of public apps (refresh_token grant)
+// with short-lived access tokens. It keeps the records it holds in memory so tests can assert end
 // state. Tests, benchmarks and the example project use it standalone.
 package hubspottest
 
@@ -92,10 +93,13 @@ func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
 
 // Server is a running emulator.
 type Server struct {
-	token  string
-	addr   string
-	limits Limits
-	now    func() time.Time
+	token string
+	addr  string
+	// The public app the token endpoint serves.
+	clientID, clientSecret, refreshToken string
+	tokenTTL                             time.Duration
+	limits                               Limits
+	now                                  func() time.Time
 
 	ln  net.Listener
 	srv *http.Server
@@ -116,6 +120,10 @@ type Server struct {
 	// throttled counts the requests refused by the rate limits.
 	throttled int
 	ids       int // correlation ids handed out
+	// tokens are the OAuth access tokens issued, with their expiry.
+	tokens        map[string]time.Time
+	issued        int
+	tokenRequests int
 }
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
@@ -128,6 +136,12 @@ func New(opts ...Option) (*Server, error) {
 		records: map[string]map[string]*Record{},
 		index:   map[string]map[string]map[string]*Record{},
 		nextID:  1000,
+
+		clientID:     DefaultClientID,
+		clientSecret: DefaultClientSecret,
+		refreshToken: DefaultRefreshToken,
+		tokenTTL:     30 * time.Minute,
+		tokens:       map[string]time.Time{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -152,7 +166,8 @@ func (s *Server) Token() string { return s.token }
 func (s *Server) Close() error { return s.srv.Close() }
 
 // RevokeToken makes every later request fail authentication, as after a
-// private app's token was rotated.
+// private app's token was rotated or a public app was uninstalled (the
+// refresh token is refused too).
 func (s *Server) RevokeToken() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
