@@ -80,3 +80,53 @@ syncs:
 		t.Errorf("after the mirror run Intercom holds %d contacts, %d archived (u2 live: %v, bad: %+v)", len(got), len(archived), ok, got["bad"])
 	}
 }
+
+// TestE2EIntercomValidateConnect checks syncs' mappings against the
+// emulator's contact data attributes through `riptide validate --connect`:
+// custom attributes are known by their mapping names, an unknown field
+// gets the nearest name, a field Intercom sets itself is read-only.
+func TestE2EIntercomValidateConnect(t *testing.T) {
+	t.Parallel()
+	ic, err := intercomtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.Close()
+	p := newProj(t, `
+sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+destinations:
+  ic: {type: intercom, access_token: "${INTERCOM_TOKEN}", base_url: "${INTERCOM_URL}"}
+models:
+  users: {source: warehouse, primary_key: id, sql: "select 'u1' as id, 'a@example.com' as email, 2.5 as ltv"}
+syncs:
+  good:
+    model: users
+    destination: ic
+    mapping: {external_id: id, email: email, lifetime_value: ltv, plan: {value: pro}}
+  bad:
+    model: users
+    destination: ic
+    mapping:
+      external_id: id
+      lifetime_valeu: ltv
+      created_at: {value: "2024-01-01"}
+`)
+	p.env = []string{"INTERCOM_TOKEN=" + ic.Token(), "INTERCOM_URL=" + ic.URL()}
+	r := p.riptide("validate", "--connect")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`riptide.yaml:18:7: sync bad: intercom object has no field "lifetime_valeu" (did you mean "lifetime_value"?)`,
+		`riptide.yaml:19:7: sync bad: intercom object field "created_at" is read-only`,
+		"connected: 2 syncs checked against their destination's schema",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("validate --connect lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, "sync good") {
+		t.Errorf("the good sync was reported:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -48,6 +48,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.Trim(r.URL.Path, "/")
 	parts := strings.Split(path, "/")
 	switch {
+	case path == "data_attributes" && r.Method == http.MethodGet:
+		s.listAttributes(w, r.URL.Query())
 	case path == "contacts" && r.Method == http.MethodPost:
 		s.createContact(w, body)
 	case path == "contacts/search" && r.Method == http.MethodPost:

@@ -3,7 +3,8 @@
 // /contacts), update (PUT /contacts/{id}), retrieve (GET /contacts/{id}),
 // search (POST /contacts/search with a single filter or an AND/OR group on
 // id, external_id, email, role or name, operators = and !=), archive (POST
-// /contacts/{id}/archive); Bearer authentication; the Intercom-Version
+// /contacts/{id}/archive), the contact data attributes list (GET
+// /data_attributes?model=contact); Bearer authentication; the Intercom-Version
 // header; error lists ({"type":"error.list","errors":[{"code","message"}]});
 // 409 for a second contact with the same external_id (or a user's email);
 // and the rate limit per 10-second window with X-RateLimit-Limit,
@@ -69,6 +70,8 @@ type Server struct {
 	limit int
 	now   func() time.Time
 
+	attributes []DataAttribute // GET /data_attributes?model=contact
+
 	hs *httptest.Server
 
 	mu          sync.Mutex
@@ -86,11 +89,12 @@ type Server struct {
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
 func New(opts ...Option) (*Server, error) {
 	s := &Server{
-		token:    DefaultToken,
-		addr:     "127.0.0.1:0",
-		now:      time.Now,
-		contacts: map[string]*Contact{},
-		versions: map[string]int{},
+		token:      DefaultToken,
+		addr:       "127.0.0.1:0",
+		now:        time.Now,
+		contacts:   map[string]*Contact{},
+		versions:   map[string]int{},
+		attributes: DefaultDataAttributes(),
 	}
 	for _, o := range opts {
 		o(s)
