@@ -81,3 +81,52 @@ syncs:
 		t.Errorf("u2 = %+v, archives = %d, want archived and 3", all["u2@example.com"], mc.Archives())
 	}
 }
+
+// TestE2EValidateConnectMailchimp checks mappings against the emulator's
+// list merge fields: member fields and merge tags pass, a misspelt merge
+// tag gets the nearest one, with the position of its mapping line.
+func TestE2EValidateConnectMailchimp(t *testing.T) {
+	t.Parallel()
+	mc, err := mailchimptest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	p := newProj(t, `
+sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+destinations:
+  mc: {type: mailchimp, api_key: "${MC_API_KEY}", base_url: "${MC_URL}"}
+models:
+  users: {source: warehouse, primary_key: email, sql: "select 'a@example.com' as email, 'Ada' as first_name"}
+syncs:
+  good:
+    model: users
+    destination: mc
+    object: "${MC_LIST}"
+    mapping: {email_address: email, FNAME: first_name, status: {value: subscribed}, tags: {value: riptide}}
+  bad:
+    model: users
+    destination: mc
+    object: "${MC_LIST}"
+    mapping:
+      email_address: email
+      FNAM: first_name
+`)
+	p.env = []string{"MC_API_KEY=" + mc.APIKey(), "MC_URL=" + mc.URL(), "MC_LIST=" + mc.ListID()}
+	r := p.riptide("validate", "--connect")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`riptide.yaml:20:7: sync bad: mailchimp ` + mc.ListID() + ` has no field "FNAM" (did you mean "FNAME"?)`,
+		"connected: 2 syncs checked against their destination's schema",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("validate --connect lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, "sync good") {
+		t.Errorf("the good sync was reported:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -5,7 +5,8 @@
 // address), get and archive a member (GET and DELETE
 // /3.0/lists/{list_id}/members/{subscriber_hash}, the MD5 of the
 // lowercased email), ping, Basic authentication with the API key as the
-// password, problem-detail error bodies, and 429 answers when more
+// password, list merge fields (GET /3.0/lists/{list_id}/merge-fields,
+// paged by count and offset), problem-detail error bodies, and 429 answers when more
 // requests are in flight than the connection limit. It keeps members in
 // memory so tests can assert end state. Tests, benchmarks and `riptide
 // emulate mailchimp` use it standalone.
@@ -63,6 +64,8 @@ type Server struct {
 	listIDs []string
 	addr    string
 	now     func() time.Time
+	// mergeFields are listed for every audience; set before start only.
+	mergeFields []MergeField
 
 	hs *httptest.Server
 
@@ -77,7 +80,7 @@ type Server struct {
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
 func New(opts ...Option) (*Server, error) {
-	s := &Server{apiKey: DefaultAPIKey, listIDs: []string{DefaultListID}, addr: "127.0.0.1:0", now: time.Now}
+	s := &Server{apiKey: DefaultAPIKey, listIDs: []string{DefaultListID}, addr: "127.0.0.1:0", now: time.Now, mergeFields: DefaultMergeFields()}
 	for _, o := range opts {
 		o(s)
 	}
