@@ -95,3 +95,55 @@ syncs:
 		t.Errorf("list 77 has %d members (u3: %v, u4: %v), want 197 without u3", len(m), m["u3@example.com"], m["u4@example.com"])
 	}
 }
+
+// TestE2EIterableValidateConnect checks mappings against the emulator's
+// user fields (GET /api/users/getFields): data fields are named as
+// Iterable lists them, an unknown one gets a suggestion and a field
+// Iterable sets itself is refused, at the mapping lines' positions.
+func TestE2EIterableValidateConnect(t *testing.T) {
+	t.Parallel()
+	it, err := iterabletest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	p := newProj(t, `
+sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+destinations:
+  iterable: {type: iterable, api_key: "${ITERABLE_API_KEY}", base_url: "${ITERABLE_URL}"}
+models:
+  users: {source: warehouse, primary_key: email, sql: "select 'a@example.com' as email, 'ada' as first_name, 1.5 as ltv"}
+syncs:
+  good:
+    model: users
+    destination: iterable
+    identifier: email
+    mapping: {email: email, firstName: first_name, lifetimeValue: ltv}
+  bad:
+    model: users
+    destination: iterable
+    identifier: email
+    mapping:
+      email: email
+      firstNme: first_name
+      signupDate: {value: "2024-01-01"}
+`)
+	p.env = []string{"ITERABLE_API_KEY=" + it.APIKey(), "ITERABLE_URL=" + it.URL()}
+	r := p.riptide("validate", "--connect")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`riptide.yaml:20:7: sync bad: iterable object has no field "firstNme" (did you mean "firstName"?)`,
+		`riptide.yaml:21:7: sync bad: iterable object field "signupDate" is read-only`,
+		"connected: 2 syncs checked against their destination's schema",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("validate --connect lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, "sync good") {
+		t.Errorf("the good sync was reported:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -22,6 +22,11 @@ const ok = await client.bulkUpdateUsers({
   ],
 });
 assert.equal(ok.successCount, 3);
+
+// validate --connect reads the project's user fields.
+const { fields } = await client.getUserFields();
+assert.equal(fields.email, "string");
+assert.equal(fields.firstName, "string");
 assert.equal(ok.failCount, 0);
 
 const partial = await client.bulkUpdateUsers({

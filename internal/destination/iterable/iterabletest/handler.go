@@ -58,6 +58,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	path := r.URL.EscapedPath()
 	switch {
+	case r.Method == http.MethodGet && path == "/api/users/getFields":
+		writeJSON(w, http.StatusOK, map[string]any{"fields": s.fields})
 	case r.Method == http.MethodPost && path == "/api/users/bulkUpdate":
 		s.bulkUpdate(w, body)
 	case r.Method == http.MethodPost && (path == "/api/lists/subscribe" || path == "/api/lists/unsubscribe"):
@@ -110,6 +112,7 @@ func (s *Server) bulkUpdate(w http.ResponseWriter, body []byte) {
 		}
 		for k, v := range u.DataFields {
 			user.DataFields[k] = v
+			s.learn(k, v)
 		}
 		ok++
 	}
@@ -186,6 +189,41 @@ func (s *Server) delete(w http.ResponseWriter, escapedEmail, escapedUserID strin
 	}
 	s.remove(u)
 	writeMsg(w, http.StatusOK, "User deleted", "Success")
+}
+
+// learn adds a data field first written by bulkUpdate to the project's
+// fields, typed from its value, as Iterable does; known fields keep their
+// type.
+func (s *Server) learn(name string, v any) {
+	if _, ok := s.fields[name]; ok {
+		return
+	}
+	if s.fields == nil {
+		s.fields = map[string]string{}
+	}
+	s.fields[name] = fieldType(v)
+}
+
+func fieldType(v any) string {
+	switch v := v.(type) {
+	case bool:
+		return "boolean"
+	case float64:
+		if v == float64(int64(v)) {
+			return "long"
+		}
+		return "double"
+	case map[string]any:
+		return "object"
+	case []any:
+		if len(v) > 0 {
+			if _, ok := v[0].(map[string]any); ok {
+				return "nested"
+			}
+			return fieldType(v[0])
+		}
+	}
+	return "string"
 }
 
 func bulkAnswer(ok int, f failed) map[string]any {

@@ -1,7 +1,9 @@
 // Package iterabletest is an emulator of the parts of Iterable's REST API
 // the iterable destination uses: POST /api/users/bulkUpdate, DELETE
 // /api/users/{email} and /api/users/byUserId/{userId}, POST
-// /api/lists/subscribe and /api/lists/unsubscribe, authenticated with the
+// /api/lists/subscribe and /api/lists/unsubscribe, GET /api/users/getFields
+// (the project's user fields, learning new data fields from writes as
+// Iterable does), authenticated with the
 // Api-Key header. It answers as the official @iterable/api client's
 // response schemas describe: {successCount, failCount, failedUpdates}
 // for bulk calls and {msg, code, params} otherwise, and 429 when a rate
@@ -52,6 +54,36 @@ func WithRateLimit(l RateLimit) Option { return func(s *Server) { s.limit = l } 
 // WithClock replaces the clock the rate limit counts by.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithFields replaces the project's user fields (name → Iterable type)
+// that GET /api/users/getFields lists before any write.
+func WithFields(fields map[string]string) Option {
+	return func(s *Server) { s.fields = maps.Clone(fields) }
+}
+
+// DefaultFields are the user fields a new emulator lists: Iterable's own
+// profile fields and a few common data fields.
+func DefaultFields() map[string]string {
+	return map[string]string{
+		"email":                    "string",
+		"userId":                   "string",
+		"signupDate":               "date",
+		"signupSource":             "string",
+		"profileUpdatedAt":         "date",
+		"emailListIds":             "long",
+		"itblInternal":             "object",
+		"itblInternal.emailDomain": "string",
+		"firstName":                "string",
+		"lastName":                 "string",
+		"phoneNumber":              "string",
+		"plan":                     "string",
+		"lifetimeValue":            "double",
+		"vip":                      "boolean",
+		"lastPurchaseDate":         "date",
+		"shoppingCartItems":        "nested",
+		"shoppingCartItems.price":  "double",
+	}
+}
+
 // WithAddr makes the emulator listen on addr (default 127.0.0.1:0).
 func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
 
@@ -67,6 +99,7 @@ type Server struct {
 	mu          sync.Mutex
 	users       []*User
 	lists       map[int]map[*User]bool
+	fields      map[string]string
 	windowStart time.Time
 	windowCount int
 	faults      []int
@@ -75,7 +108,7 @@ type Server struct {
 
 // New starts an emulator.
 func New(opts ...Option) (*Server, error) {
-	s := &Server{apiKey: DefaultAPIKey, addr: "127.0.0.1:0", now: time.Now, lists: map[int]map[*User]bool{}}
+	s := &Server{apiKey: DefaultAPIKey, addr: "127.0.0.1:0", now: time.Now, lists: map[int]map[*User]bool{}, fields: DefaultFields()}
 	for _, o := range opts {
 		o(s)
 	}
