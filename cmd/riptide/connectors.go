@@ -16,13 +16,14 @@ import (
 // connectorJSON is a connector's spec as `riptide connectors --json`
 // prints it.
 type connectorJSON struct {
-	Kind     string            `json:"kind"`
-	Type     string            `json:"type"`
-	Summary  string            `json:"summary"`
-	Settings []settingJSON     `json:"settings"`
-	Modes    []string          `json:"modes,omitempty"`
-	Limits   *connector.Limits `json:"limits,omitempty"`
-	Deferred bool              `json:"deferred,omitempty"`
+	Kind     string             `json:"kind"`
+	Type     string             `json:"type"`
+	Summary  string             `json:"summary"`
+	Settings []settingJSON      `json:"settings"`
+	Modes    []string           `json:"modes,omitempty"`
+	Objects  []connector.Object `json:"objects,omitempty"`
+	Limits   *connector.Limits  `json:"limits,omitempty"`
+	Deferred bool               `json:"deferred,omitempty"`
 }
 
 type settingJSON struct {
@@ -43,7 +44,7 @@ func newConnectorsCmd(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var all []connectorJSON
 			add := func(kind string, spec connector.Spec) {
-				c := connectorJSON{Kind: kind, Type: spec.Type, Summary: spec.Summary, Modes: spec.Modes, Deferred: spec.Deferred}
+				c := connectorJSON{Kind: kind, Type: spec.Type, Summary: spec.Summary, Modes: spec.Modes, Objects: spec.Objects, Deferred: spec.Deferred}
 				if kind == "destination" {
 					limits := spec.Limits
 					c.Limits = &limits

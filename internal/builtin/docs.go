@@ -58,6 +58,20 @@ func Markdown(kind, name string, spec connector.Spec) string {
 		for _, w := range l.Windows {
 			fmt.Fprintf(&b, "- At most %d requests in any %s\n", w.Requests, w.Per)
 		}
+		if len(spec.Objects) > 0 {
+			b.WriteString("\n## Objects\n\n| object | identifiers | default identifier | notes |\n|---|---|---|---|\n")
+			for _, o := range spec.Objects {
+				def := ""
+				if o.DefaultIdentifier != "" {
+					def = "`" + o.DefaultIdentifier + "`"
+				}
+				ids := make([]string, len(o.Identifiers))
+				for i, id := range o.Identifiers {
+					ids[i] = "`" + id + "`"
+				}
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", o.Name, strings.Join(ids, ", "), def, strings.ReplaceAll(o.Doc, "|", "\\|"))
+			}
+		}
 		if spec.Deferred {
 			b.WriteString("- Records become durable when the run's output is finished (all or nothing per run).\n")
 		}

@@ -80,10 +80,28 @@ type Spec struct {
 	// Destinations only.
 	Limits Limits
 	Modes  []string // upsert, insert, update, mirror
+	// Objects are the objects a sync may name and how records of each are
+	// matched; empty when the destination takes any object name (a table,
+	// a topic) or none.
+	Objects []Object
 	// Deferred destinations make a run's records durable only when the
 	// writer closes successfully (a file renamed into place); until then
 	// acknowledged batches are provisional.
 	Deferred bool
+}
+
+// Object is one kind of record a destination writes ("contacts", a
+// table, an audience) and the fields that can identify its records.
+type Object struct {
+	// Name is what a sync's object says; a pattern such as "list:<id>"
+	// or "<audience id>" stands for a family of objects.
+	Name string
+	// Identifiers are the fields a sync's identifier may name;
+	// DefaultIdentifier is used when the sync names none ("" when the
+	// sync must name one).
+	Identifiers       []string
+	DefaultIdentifier string
+	Doc               string
 }
 
 // Field returns the declaration of the named setting.
