@@ -45,6 +45,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "braze",
 		Summary: "Create and update Braze user profiles through /users/track and delete them through /users/delete",
+		Objects: []connector.Object{
+			{Name: "users", Identifiers: []string{IDExternal, IDEmail, IDAlias}, DefaultIdentifier: IDExternal, Doc: "The default and only object; user_alias takes its label from alias_label."},
+		},
 		Fields: []connector.Field{
 			{Name: "api_key", Kind: connector.KindString, Required: true, Secret: true, Doc: "A REST API key with the users.track permission (and users.delete for mirror), sent as Authorization: Bearer."},
 			{Name: "base_url", Kind: connector.KindString, Required: true, Doc: "The workspace's REST endpoint, e.g. https://rest.iad-01.braze.com (or an emulator: riptide's brazetest)."},

@@ -50,6 +50,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "customerio",
 		Summary: "Create and update Customer.io people and delete them (mirror) through the Track API v2 batch endpoint",
+		Objects: []connector.Object{
+			{Name: "people", Identifiers: []string{IDID, IDEmail}, DefaultIdentifier: IDID, Doc: "The default and only object (person is accepted too)."},
+		},
 		Fields: []connector.Field{
 			{Name: "site_id", Kind: connector.KindString, Required: true, Doc: "The workspace's Track API site ID, sent as the Basic auth user."},
 			{Name: "api_key", Kind: connector.KindString, Required: true, Secret: true, Doc: "The workspace's Track API key, sent as the Basic auth password."},

@@ -52,6 +52,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "google_ads",
 		Summary: "Add people to and remove them from a Google Ads Customer Match user list with offline user data jobs of normalised, SHA-256-hashed identifiers",
+		Objects: []connector.Object{
+			{Name: "<user list resource name>", Identifiers: slices.Clone(keyFields), Doc: "customers/{customer_id}/userLists/{id} of the customer_id account; identifier: the field the model's primary key holds, required for mirror."},
+		},
 		Fields: []connector.Field{
 			{Name: "client_id", Kind: connector.KindString, Required: true, Doc: "OAuth 2.0 client ID of the Google Cloud project allowed to call the Google Ads API."},
 			{Name: "client_secret", Kind: connector.KindString, Required: true, Secret: true, Doc: "OAuth 2.0 client secret of that client."},

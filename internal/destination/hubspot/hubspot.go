@@ -36,6 +36,12 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "hubspot",
 		Summary: "Upsert, create, update and archive HubSpot CRM records (contacts, companies, deals, custom objects)",
+		Objects: []connector.Object{
+			{Name: "contacts", Identifiers: []string{"email", "hs_object_id"}, DefaultIdentifier: "email", Doc: "Or any contact property with unique values."},
+			{Name: "companies", Identifiers: []string{"domain", "hs_object_id"}, DefaultIdentifier: "domain", Doc: "Or any company property with unique values."},
+			{Name: "deals", Identifiers: []string{"hs_object_id"}, Doc: "Or any deal property with unique values; the sync must name one."},
+			{Name: "<custom object type id>", Doc: "A custom object such as 2-123456; identifier: hs_object_id or a property with unique values, which the sync must name."},
+		},
 		Fields: []connector.Field{
 			{Name: "access_token", Kind: connector.KindString, Secret: true, Doc: "A private app's access token, sent as Authorization: Bearer. Set either this or client_id, client_secret and refresh_token."},
 			{Name: "client_id", Kind: connector.KindString, Doc: "A public app's client id, for OAuth instead of access_token."},

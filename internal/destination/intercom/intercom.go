@@ -53,6 +53,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "intercom",
 		Summary: "Create, update and archive (mirror) Intercom contacts, users or leads, matched by external_id or email",
+		Objects: []connector.Object{
+			{Name: "contacts", Identifiers: []string{IDExternalID, IDEmail}, DefaultIdentifier: IDExternalID, Doc: "The default and only object (contact is accepted too)."},
+		},
 		Fields: []connector.Field{
 			{Name: "access_token", Kind: connector.KindString, Required: true, Secret: true, Doc: "The app's access token, sent as a Bearer token."},
 			{Name: "base_url", Kind: connector.KindString, Default: DefaultBaseURL, Doc: "The API root: https://api.intercom.io (US), https://api.eu.intercom.io (EU) or https://api.au.intercom.io (Australia), or an emulator (riptide's intercomtest)."},

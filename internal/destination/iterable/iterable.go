@@ -54,6 +54,10 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "iterable",
 		Summary: "Create and update Iterable users (bulkUpdate), delete them (mirror), or subscribe them to and unsubscribe them from a static list",
+		Objects: []connector.Object{
+			{Name: "users", Identifiers: []string{IDEmail, IDUserID}, DefaultIdentifier: IDEmail, Doc: "The default object (user is accepted too)."},
+			{Name: "list:<listId>", Identifiers: []string{IDEmail, IDUserID}, DefaultIdentifier: IDEmail, Doc: "Subscription to a static list, by its positive numeric id."},
+		},
 		Fields: []connector.Field{
 			{Name: "api_key", Kind: connector.KindString, Required: true, Secret: true, Doc: "A server-side Iterable API key, sent in the Api-Key header."},
 			{Name: "base_url", Kind: connector.KindString, Default: DefaultBaseURL, Doc: "The API root: https://api.iterable.com (US) or https://api.eu.iterable.com (EU), or an emulator (riptide's iterabletest)."},

@@ -50,6 +50,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "mailchimp",
 		Summary: "Subscribe and update Mailchimp audience members by email and archive them (mirror) through the Marketing API",
+		Objects: []connector.Object{
+			{Name: "<list id>", Identifiers: []string{FieldEmail}, DefaultIdentifier: FieldEmail, Doc: "The audience (list) id; required."},
+		},
 		Fields: []connector.Field{
 			{Name: "api_key", Kind: connector.KindString, Required: true, Secret: true, Doc: "A Marketing API key (ends in -<dc>, the data center, e.g. -us21), sent as the Basic auth password."},
 			{Name: "base_url", Kind: connector.KindString, Doc: "The API root; default https://<dc>.api.mailchimp.com with <dc> taken from the API key's suffix. Set it for an emulator (riptide's mailchimptest)."},

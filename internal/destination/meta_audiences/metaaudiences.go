@@ -45,6 +45,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "meta_audiences",
 		Summary: "Add people to and remove them from a Meta (Facebook) customer-list Custom Audience with normalised, SHA-256-hashed identifiers",
+		Objects: []connector.Object{
+			{Name: "<audience id>", Identifiers: append([]string(nil), SchemaKeys...), Doc: "The numeric Custom Audience id; identifier: the schema key the model's primary key holds, required for mirror."},
+		},
 		Fields: []connector.Field{
 			{Name: "access_token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A Marketing API access token (system user token with ads_management) allowed to edit the audience; sent in the form body, never in the URL."},
 			{Name: "base_url", Kind: connector.KindString, Default: DefaultBaseURL, Doc: "The Graph API root. Set it for an emulator (riptide's metaaudiencestest) or a proxy."},

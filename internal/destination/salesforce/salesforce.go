@@ -36,6 +36,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "salesforce",
 		Summary: "Upsert by external ID, insert and delete Salesforce sObject records through sObject Collections or Bulk API 2.0 (OAuth 2.0)",
+		Objects: []connector.Object{
+			{Name: "<SObject API name>", Identifiers: []string{"<external ID field>"}, Doc: "Contact, Account, Custom__c…; identifier: a field marked External ID, such as Riptide_Id__c, required except in insert mode."},
+		},
 		Fields: []connector.Field{
 			{Name: "client_id", Kind: connector.KindString, Required: true, Doc: "The connected app's consumer key."},
 			{Name: "client_secret", Kind: connector.KindString, Required: true, Secret: true, Doc: "The connected app's consumer secret."},

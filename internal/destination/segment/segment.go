@@ -50,6 +50,10 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "segment",
 		Summary: "Send identify calls (user traits) or track events to a Segment source through the HTTP Tracking API's batch endpoint",
+		Objects: []connector.Object{
+			{Name: "identify", Identifiers: []string{"<mapped field>"}, Doc: "Identify calls; also the object when the sync names none. Without an identifier the userId is the model's primary key (required for mirror)."},
+			{Name: "track:<Event Name>", Identifiers: []string{"<mapped field>"}, Doc: "Track calls of that event. Without an identifier the userId is the model's primary key."},
+		},
 		Fields: []connector.Field{
 			{Name: "write_key", Kind: connector.KindString, Required: true, Secret: true, Doc: "The write key of a Segment HTTP API source, sent as the Basic auth user name with an empty password."},
 			{Name: "base_url", Kind: connector.KindString, Default: "https://api.segment.io", Doc: "The Tracking API's base URL: https://eu1.api.segmentapis.com for EU workspaces, a proxy, or an emulator (riptide's segmenttest)."},

@@ -45,6 +45,9 @@ func spec() connector.Spec {
 	return connector.Spec{
 		Type:    "slack",
 		Summary: "Post a message per added or changed row (or a digest per batch) to a Slack channel through the Web API's chat.postMessage",
+		Objects: []connector.Object{
+			{Name: "<channel id or #name>", Doc: "A channel ID (C0123456789) or name (#signups); required. No identifier: a message matches nothing."},
+		},
 		Fields: []connector.Field{
 			{Name: "token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A bot token (xoxb-…) with the chat:write scope, sent as a Bearer token. The bot must be a member of the channel."},
 			{Name: "base_url", Kind: connector.KindString, Default: "https://slack.com", Doc: "The Web API's base URL; methods are posted to {base_url}/api/<method>. Change it for a proxy or an emulator (riptide's slacktest)."},
