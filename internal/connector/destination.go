@@ -104,6 +104,8 @@ type DestinationFactory func(ctx context.Context, settings Settings, target Targ
 type DestinationPlugin struct {
 	Spec Spec
 	New  DestinationFactory
+	// Catalog is set by destinations whose vendor has schema APIs.
+	Catalog CatalogFactory
 }
 
 // RowErrors reports the records of a batch that the destination refused

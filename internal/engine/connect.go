@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,14 +19,27 @@ type Problem struct {
 
 func (p Problem) Error() string { return fmt.Sprintf("%s: %s", p.Pos, p.Message) }
 
-// CheckDestinations connects to each sync's destination that can list its
-// object's fields and checks the sync's mapping against them: unknown
-// fields (with the nearest name), read-only fields, an identifier that
-// cannot match records, and mapped columns whose type (read from the
-// model's query, no rows fetched) can never fit the field's. Syncs whose destination lists no schema are
-// skipped and returned in skipped.
+// CheckDestinations connects to the catalog of each sync's destination and
+// checks the sync against what the account holds: an object it does not
+// have (with the nearest name), unknown fields (likewise), read-only
+// fields, an identifier that cannot match records, and mapped columns
+// whose type (read from the model's query, no rows fetched) can never fit
+// the field's. Syncs whose destination has no schema API are skipped and
+// returned in skipped.
 func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problems []Problem, checked, skipped []string, err error) {
 	modelTypes := map[string]map[string]string{}
+	// Syncs sharing a destination list its objects once.
+	objectLists := map[string][]connector.ObjectInfo{}
+	listed := func(ctx context.Context, cat connector.Catalog, dest string) ([]connector.ObjectInfo, error) {
+		if objs, ok := objectLists[dest]; ok {
+			return objs, nil
+		}
+		objs, err := cat.Objects(ctx)
+		if err == nil {
+			objectLists[dest] = objs
+		}
+		return objs, err
+	}
 	for _, name := range syncs {
 		s := e.Project.Syncs[name]
 		dcfg := e.Project.Destinations[s.Destination]
@@ -39,19 +53,41 @@ func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problem
 		}
 		target := connector.Target{Sync: s.Name, RunID: "validate", Mode: s.Mode, Object: s.Object,
 			Identifier: s.Identifier, Fields: fields, PrimaryKey: e.Project.Models[s.Model].PrimaryKey}
+		// Building the sync's destination reports what its settings and
+		// target get wrong before the vendor is asked anything.
 		dst, err := plugin.New(ctx, dcfg.Settings, target, e.Project.Dir)
 		if err != nil {
 			problems = append(problems, Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: destination %s: %s", s.Name, dcfg.Name, e.Redactor.Error(err))})
 			continue
 		}
-		disc, ok := dst.(connector.Discoverer)
-		if !ok {
-			skipped = append(skipped, name)
-			dst.Close(ctx)
+		cat, err := e.catalog(ctx, plugin, dcfg, dst)
+		dst.Close(ctx)
+		if err != nil {
+			problems = append(problems, Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: destination %s: %s", s.Name, dcfg.Name, e.Redactor.Error(err))})
 			continue
 		}
-		schema, err := disc.Fields(ctx, s.Object)
-		dst.Close(ctx)
+		if cat == nil {
+			skipped = append(skipped, name)
+			continue
+		}
+		objects, err := listed(ctx, cat, dcfg.Name)
+		switch {
+		case errors.Is(err, connector.ErrNotListed):
+		case err != nil:
+			problems = append(problems, Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: list %s objects: %s", s.Name, dcfg.Type, e.Redactor.Error(err))})
+			continue
+		default:
+			if p, ok := checkObject(s, dcfg, objects); !ok {
+				problems = append(problems, p)
+				checked = append(checked, name)
+				continue // its fields cannot be read
+			}
+		}
+		schema, err := cat.Fields(ctx, s.Object)
+		if errors.Is(err, connector.ErrNotListed) {
+			checked = append(checked, name)
+			continue
+		}
 		if err != nil {
 			problems = append(problems, Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: %s", s.Name, e.Redactor.Error(err))})
 			continue
@@ -66,6 +102,40 @@ func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problem
 		problems = append(problems, checkTypes(s, dcfg, schema, types)...)
 	}
 	return problems, checked, skipped, nil
+}
+
+// catalog connects the destination's catalog: nil when its vendor has no
+// schema API.
+func (e *Engine) catalog(ctx context.Context, plugin connector.DestinationPlugin, dcfg *config.Destination, dst connector.Destination) (connector.Catalog, error) {
+	if plugin.Catalog != nil {
+		return plugin.Catalog(ctx, dcfg.Settings, e.Project.Dir)
+	}
+	if disc, ok := dst.(connector.Discoverer); ok {
+		return discovererCatalog{disc}, nil
+	}
+	return nil, nil
+}
+
+// discovererCatalog serves destinations not yet moved to a Catalog.
+type discovererCatalog struct{ connector.Discoverer }
+
+func (discovererCatalog) Objects(context.Context) ([]connector.ObjectInfo, error) {
+	return nil, connector.ErrNotListed
+}
+
+// checkObject reports a sync whose object the destination account does
+// not hold.
+func checkObject(s *config.Sync, dcfg *config.Destination, objects []connector.ObjectInfo) (Problem, bool) {
+	names := map[string]bool{}
+	for _, o := range objects {
+		// Vendors match object names without regard to case (Salesforce).
+		if strings.EqualFold(o.Name, s.Object) || slices.ContainsFunc(o.Aliases, func(a string) bool { return strings.EqualFold(a, s.Object) }) {
+			return Problem{}, true
+		}
+		names[o.Name] = true
+	}
+	return Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: %s destination %s has no object %q%s",
+		s.Name, dcfg.Type, dcfg.Name, s.Object, suggestName(s.Object, names))}, false
 }
 
 // columnTypes runs a model's query only to read its columns' types
