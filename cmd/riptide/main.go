@@ -99,6 +99,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(g),
 		newConnectorsCmd(g),
 		newEmulateCmd(g),
+		newDiscoverCmd(g),
 	)
 	return root
 }

@@ -304,3 +304,27 @@ func fits(col, dest typeClass) bool {
 	}
 	return true
 }
+
+// ErrNoCatalog is returned by Catalog for a destination whose vendor has
+// no schema API.
+var ErrNoCatalog = errors.New("its vendor has no schema API")
+
+// Catalog connects the catalog of the named destination of the project.
+func (e *Engine) Catalog(ctx context.Context, dest string) (connector.Catalog, error) {
+	dcfg, ok := e.Project.Destinations[dest]
+	if !ok {
+		return nil, fmt.Errorf("no destination named %q%s", dest, suggestName(dest, e.Project.Destinations))
+	}
+	plugin, ok := e.Destinations[dcfg.Type]
+	if !ok {
+		return nil, fmt.Errorf("destination %s: unknown type %q", dest, dcfg.Type)
+	}
+	if plugin.Catalog == nil {
+		return nil, fmt.Errorf("destination %s (%s): %w", dest, dcfg.Type, ErrNoCatalog)
+	}
+	cat, err := plugin.Catalog(ctx, dcfg.Settings, e.Project.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("destination %s: %s", dest, e.Redactor.Error(err))
+	}
+	return cat, nil
+}

@@ -24,6 +24,8 @@ type fakeWarehouse struct {
 	rows    [][]any
 	queries int
 	err     error
+	// colTypes are the columns' database type names (none when unset).
+	colTypes map[string]string
 }
 
 func (w *fakeWarehouse) set(columns []string, rows ...[]any) {
@@ -50,7 +52,7 @@ func (w *fakeWarehouse) Query(ctx context.Context, sql string) (connector.Rows, 
 	}
 	cols := make([]connector.Column, len(w.columns))
 	for i, c := range w.columns {
-		cols[i] = connector.Column{Name: c}
+		cols[i] = connector.Column{Name: c, DatabaseType: w.colTypes[c]}
 	}
 	return &fakeRows{cols: cols, rows: append([][]any(nil), w.rows...), i: -1}, nil
 }
