@@ -102,7 +102,56 @@ func (d *Destination) archive(ctx context.Context, email string) error {
 	return d.requestError(status, data, h)
 }
 
-func (d *Destination) do(ctx context.Context, method, path string, body []byte) (int, []byte, http.Header, error) {
+// api is the Marketing API as both the destination and the catalog call
+// it: one HTTP client, the API root and the key.
+type api struct {
+	client *http.Client
+	base   string
+	key    string
+	now    func() time.Time // reads an HTTP-date Retry-After against it
+}
+
+// newAPI checks the connection settings (api_key, base_url, timeout) and
+// builds the client; log may be nil.
+func newAPI(settings connector.Settings, log connector.RequestLog) (*api, error) {
+	key := settings.String("api_key")
+	if key == "" {
+		return nil, fmt.Errorf("mailchimp: api_key is required")
+	}
+	base := strings.TrimRight(settings.String("base_url"), "/")
+	if base == "" {
+		dc, err := DataCenter(key)
+		if err != nil {
+			return nil, err
+		}
+		base = "https://" + dc + ".api.mailchimp.com"
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("mailchimp: base_url %q: want the API root, an http or https URL with a host", base)
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("mailchimp: timeout must not be negative")
+	}
+	return &api{client: httplog.NewClient(settings.Duration("timeout"), log), base: base, key: key, now: time.Now}, nil
+}
+
+// getJSON GETs path and decodes a 200 answer into out; what names the
+// call in errors, and a refusal wraps its *connector.RequestError.
+func (d *api) getJSON(ctx context.Context, path, what string, out any) error {
+	status, data, h, err := d.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("mailchimp: %s: %w", what, d.requestError(status, data, h))
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("mailchimp: decode %s: %w", what, err)
+	}
+	return nil
+}
+
+func (d *api) do(ctx context.Context, method, path string, body []byte) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -131,7 +180,7 @@ func (d *Destination) do(ctx context.Context, method, path string, body []byte) 
 
 // requestError classifies a refused call: 401/403 stop the run, 429 and
 // 5xx are retried (after Retry-After when given), other 4xx are not.
-func (d *Destination) requestError(status int, data []byte, h http.Header) *connector.RequestError {
+func (d *api) requestError(status int, data []byte, h http.Header) *connector.RequestError {
 	msg := strings.TrimSpace(string(data))
 	var p problem
 	if json.Unmarshal(data, &p) == nil && (p.Title != "" || p.Detail != "") {
@@ -146,6 +195,6 @@ func (d *Destination) requestError(status int, data []byte, h http.Header) *conn
 
 // retryAfter reads Retry-After: seconds or an HTTP date. Mailchimp does
 // not document the header; an emulator or proxy may send it.
-func (d *Destination) retryAfter(h http.Header) time.Duration {
+func (d *api) retryAfter(h http.Header) time.Duration {
 	return httplog.RetryAfter(h, d.now())
 }

@@ -14,14 +14,11 @@ package mailchimp
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // Documented limits of the Marketing API.
@@ -43,7 +40,7 @@ const (
 
 // Plugin returns the Mailchimp destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -75,12 +72,9 @@ var statuses = map[string]bool{"subscribed": true, "unsubscribed": true, "cleane
 
 // Destination writes one sync's run to a Mailchimp audience.
 type Destination struct {
-	client      *http.Client
-	base        string
-	key         string
+	*api
 	list        string
 	statusIfNew string
-	now         func() time.Time // reads an HTTP-date Retry-After against it
 }
 
 // New builds the destination for one sync's run from validated settings.
@@ -89,20 +83,9 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	key := settings.String("api_key")
-	if key == "" {
-		return nil, fmt.Errorf("mailchimp: api_key is required")
-	}
-	base := strings.TrimRight(settings.String("base_url"), "/")
-	if base == "" {
-		dc, err := DataCenter(key)
-		if err != nil {
-			return nil, err
-		}
-		base = "https://" + dc + ".api.mailchimp.com"
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("mailchimp: base_url %q: want the API root, an http or https URL with a host", base)
+	a, err := newAPI(settings, target.Requests)
+	if err != nil {
+		return nil, err
 	}
 	if target.Object == "" || strings.ContainsAny(target.Object, "/?#") {
 		return nil, fmt.Errorf("mailchimp: sync %s: object must be the audience (list) id, not %q", target.Sync, target.Object)
@@ -129,17 +112,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if c := settings.Int("concurrency"); c > MaxConnections {
 		return nil, fmt.Errorf("mailchimp: concurrency %d exceeds Mailchimp's %d simultaneous connections", c, MaxConnections)
 	}
-	if settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("mailchimp: timeout must not be negative")
-	}
-	return &Destination{
-		client:      httplog.NewClient(settings.Duration("timeout"), target.Requests),
-		base:        base,
-		key:         key,
-		list:        target.Object,
-		statusIfNew: status,
-		now:         time.Now,
-	}, nil
+	return &Destination{api: a, list: target.Object, statusIfNew: status}, nil
 }
 
 // DataCenter is the data center an API key belongs to: the part after its

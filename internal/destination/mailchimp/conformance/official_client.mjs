@@ -2,7 +2,9 @@
 // mailchimptest emulator for every call the mailchimp destination makes:
 // batch subscribe (lists.batchListMembers, POST /3.0/lists/{list_id}) and
 // archive (lists.deleteListMember, DELETE
-// /3.0/lists/{list_id}/members/{subscriber_hash}), plus getListMember and
+// /3.0/lists/{list_id}/members/{subscriber_hash}), the catalog's audience
+// listing (lists.getAllLists, GET /3.0/lists) and merge fields
+// (lists.getListMergeFields, GET /3.0/lists/{list_id}/merge-fields), plus getListMember and
 // ping to read the end state back. The client builds its URLs from
 // basePath (https://server.api.mailchimp.com/3.0, with "server" replaced by
 // setConfig's server), so the emulator is reached by setting the exported
@@ -64,9 +66,22 @@ assert.deepEqual(ann.tags.map((t) => t.name), ["vip"]);
 const many = Array.from({ length: 501 }, (_, i) => ({ email_address: `u${i}@example.com`, status_if_new: "subscribed" }));
 await assert.rejects(mailchimp.lists.batchListMembers(MC_LIST, { members: many, update_existing: true }), (e) => e.status === 400);
 
+// The catalog: audiences by id and name, and merge fields paged by count
+// and offset.
+const lists = await mailchimp.lists.getAllLists({ count: 1000, offset: 0 });
+assert.equal(lists.total_items, 1);
+assert.deepEqual(lists.lists.map((l) => [l.id, l.name]), [[MC_LIST, "Riptide Newsletter"]]);
+let fields = await mailchimp.lists.getListMergeFields(MC_LIST, { count: 4, offset: 0 });
+assert.equal(fields.total_items, 6);
+assert.deepEqual(fields.merge_fields.map((f) => f.tag), ["FNAME", "LNAME", "ADDRESS", "PHONE"]);
+fields = await mailchimp.lists.getListMergeFields(MC_LIST, { count: 4, offset: 4 });
+assert.deepEqual(fields.merge_fields.map((f) => [f.tag, f.type]), [["BIRTHDAY", "birthday"], ["PLAN", "text"]]);
+await assert.rejects(mailchimp.lists.getListMergeFields("nosuchlist"), (e) => e.status === 404);
+
 // An unknown list is a 404; a wrong key is a 401.
 await assert.rejects(mailchimp.lists.batchListMembers("nosuchlist", { members: [] }), (e) => e.status === 404);
 mailchimp.setConfig({ apiKey: "wrong-emul1", server: "emul1" });
 await assert.rejects(mailchimp.ping.get(), (e) => e.status === 401 && /API Key Invalid/.test(e.response.text));
+await assert.rejects(mailchimp.lists.getAllLists(), (e) => e.status === 401);
 
 console.log("ok");

@@ -87,6 +87,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"health_status": "Everything's Chimpy!"})
 	case listPath.MatchString(r.URL.Path) && r.Method == http.MethodPost:
 		s.batch(w, r, listPath.FindStringSubmatch(r.URL.Path)[1])
+	case r.URL.Path == "/3.0/lists" && r.Method == http.MethodGet:
+		s.listLists(w, r)
 	case mergeFieldsPath.MatchString(r.URL.Path) && r.Method == http.MethodGet:
 		s.listMergeFields(w, r, mergeFieldsPath.FindStringSubmatch(r.URL.Path)[1])
 	case memberPath.MatchString(r.URL.Path) && (r.Method == http.MethodGet || r.Method == http.MethodDelete):

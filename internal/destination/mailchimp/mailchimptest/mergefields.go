@@ -42,21 +42,12 @@ var mergeFieldsPath = regexp.MustCompile(`^/3\.0/lists/([^/]+)/merge-fields$`)
 // listMergeFields is list merge fields: count (default 10, at most 1000)
 // and offset page through them, total_items counts them all.
 func (s *Server) listMergeFields(w http.ResponseWriter, r *http.Request, listID string) {
-	count, offset := 10, 0
-	for name, dst := range map[string]*int{"count": &count, "offset": &offset} {
-		v := r.URL.Query().Get(name)
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || name == "count" && n > 1000 {
-			problem(w, http.StatusBadRequest, "Invalid Resource", "The resource submitted could not be validated: "+name+" must be a number (count at most 1000).")
-			return
-		}
-		*dst = n
+	count, offset, ok := paging(w, r)
+	if !ok {
+		return
 	}
 	s.mu.Lock()
-	_, ok := s.lists[listID]
+	_, ok = s.lists[listID]
 	all := s.mergeFields
 	s.mu.Unlock()
 	if !ok {
@@ -73,4 +64,45 @@ func (s *Server) listMergeFields(w http.ResponseWriter, r *http.Request, listID 
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"merge_fields": page, "list_id": listID, "total_items": len(all)})
+}
+
+// paging reads count (default 10, at most 1000) and offset, the Marketing
+// API's paging of collections; a bad value is answered 400 and ok is
+// false.
+func paging(w http.ResponseWriter, r *http.Request) (count, offset int, ok bool) {
+	count = 10
+	for name, dst := range map[string]*int{"count": &count, "offset": &offset} {
+		v := r.URL.Query().Get(name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || name == "count" && n > 1000 {
+			problem(w, http.StatusBadRequest, "Invalid Resource", "The resource submitted could not be validated: "+name+" must be a number (count at most 1000).")
+			return 0, 0, false
+		}
+		*dst = n
+	}
+	return count, offset, true
+}
+
+// listLists is get lists info: the audiences in the order they were
+// given, paged by count and offset, total_items counting them all.
+func (s *Server) listLists(w http.ResponseWriter, r *http.Request) {
+	count, offset, ok := paging(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	page := []map[string]any{}
+	for i := offset; i < len(s.listIDs) && i < offset+count; i++ {
+		id := s.listIDs[i]
+		name, ok := s.listNames[id]
+		if !ok {
+			name = "Audience " + id
+		}
+		page = append(page, map[string]any{"id": id, "web_id": i + 1, "name": name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lists": page, "total_items": len(s.listIDs)})
 }

@@ -6,7 +6,8 @@
 // /3.0/lists/{list_id}/members/{subscriber_hash}, the MD5 of the
 // lowercased email), ping, Basic authentication with the API key as the
 // password, list merge fields (GET /3.0/lists/{list_id}/merge-fields,
-// paged by count and offset), problem-detail error bodies, and 429 answers when more
+// paged by count and offset), list audiences (GET /3.0/lists, paged
+// likewise), problem-detail error bodies, and 429 answers when more
 // requests are in flight than the connection limit. It keeps members in
 // memory so tests can assert end state. Tests, benchmarks and `riptide
 // emulate mailchimp` use it standalone.
@@ -27,7 +28,9 @@ import (
 const (
 	DefaultAPIKey = "0123456789abcdef0123456789abcdef-emul1"
 	DefaultListID = "a1b2c3d4e5"
-	MaxMembers    = 500
+	// DefaultListName is DefaultListID's audience name.
+	DefaultListName = "Riptide Newsletter"
+	MaxMembers      = 500
 	// MaxConnections is Mailchimp's simultaneous-connection limit.
 	MaxConnections = 10
 )
@@ -52,6 +55,12 @@ func WithAPIKey(key string) Option { return func(s *Server) { s.apiKey = key } }
 // DefaultListID.
 func WithLists(ids ...string) Option { return func(s *Server) { s.listIDs = ids } }
 
+// WithListName names an audience (GET /3.0/lists shows it); unnamed
+// audiences are called "Audience <id>".
+func WithListName(id, name string) Option {
+	return func(s *Server) { s.listNames[id] = name }
+}
+
 // WithAddr makes the emulator listen on addr (default 127.0.0.1:0).
 func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
 
@@ -60,10 +69,11 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 
 // Server is a running emulator.
 type Server struct {
-	apiKey  string
-	listIDs []string
-	addr    string
-	now     func() time.Time
+	apiKey    string
+	listIDs   []string
+	listNames map[string]string
+	addr      string
+	now       func() time.Time
 	// mergeFields are listed for every audience; set before start only.
 	mergeFields []MergeField
 
@@ -80,7 +90,7 @@ type Server struct {
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
 func New(opts ...Option) (*Server, error) {
-	s := &Server{apiKey: DefaultAPIKey, listIDs: []string{DefaultListID}, addr: "127.0.0.1:0", now: time.Now, mergeFields: DefaultMergeFields()}
+	s := &Server{apiKey: DefaultAPIKey, listIDs: []string{DefaultListID}, listNames: map[string]string{DefaultListID: DefaultListName}, addr: "127.0.0.1:0", now: time.Now, mergeFields: DefaultMergeFields()}
 	for _, o := range opts {
 		o(s)
 	}
