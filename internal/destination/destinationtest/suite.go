@@ -1,18 +1,25 @@
-// Package destinationtest is the acceptance suite every SaaS destination
-// passes against its emulator: the same scenarios, run through the
-// delivery layer the engine uses, so that destinations behave alike where
-// the product promises they do.
+// Package destinationtest is the acceptance suite every destination passes:
+// SaaS destinations against their emulators, queue, table and file
+// destinations against the real system (an in-process Kafka cluster, the
+// local NATS, RabbitMQ, Redis, PostgreSQL and MariaDB, a directory). The
+// same scenarios run through the delivery layer the engine uses, so that
+// destinations behave alike where the product promises they do.
 //
 // Scenarios: first sync, update, delete (mirror), a row refused by the
-// vendor, a 429 storm, 5xx, an invalid credential, and a batch over the
-// vendor's size refused.
+// destination, a 429 storm, 5xx, an invalid credential, and a batch over
+// the destination's size refused. A system without an HTTP status maps the
+// storms onto its own transient failures (a throttled or leaderless
+// broker, a killed connection); a scenario that cannot apply to a system
+// is skipped with the reason its harness declares.
 package destinationtest
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,11 +33,21 @@ type Emulator struct {
 	// credentials; BadCredentials is the same with a wrong secret.
 	Settings       connector.Settings
 	BadCredentials connector.Settings
+	// BadSecret is the wrong secret inside BadCredentials (in a URL, say),
+	// which no error may show; "" when there is nothing to look for.
+	BadSecret string
 	// FailNext makes the emulator answer the next requests with these
-	// statuses (429 with its rate-limit headers, 5xx).
+	// statuses (429 with its rate-limit headers, 5xx). A system without
+	// HTTP statuses fails its next requests the way it fails transiently
+	// when throttling (429) or when a server is down or lost (5xx).
 	FailNext func(statuses ...int)
+	// Injected, when set, counts the injected failures the destination
+	// has run into so far, so a storm that was never felt fails the test.
+	Injected func() int
 	// Held lists the identifier values the vendor holds now (created or
-	// updated, not deleted or archived).
+	// updated, not deleted or archived). For a log (a topic, a stream, a
+	// queue, a file) it is what reading the log from the start leaves: a
+	// key is held when its last message is not a delete.
 	Held func() map[string]bool
 }
 
@@ -57,11 +74,23 @@ type Harness struct {
 	// (a destination that sends one record per request has none).
 	NoMirror   bool
 	NoOversize bool
+	// Skip declares the scenarios (by name: "row refused", "429 storm" …)
+	// that cannot apply to the destination, each with the reason the
+	// suite prints when skipping it.
+	Skip map[string]string
 }
+
+// Scenarios names the suite's scenarios, in the order they run.
+var Scenarios = []string{"first sync", "update", "delete", "row refused", "429 storm", "5xx", "auth revoked", "oversized batch"}
 
 // Run runs every scenario for a destination.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
+	for name := range h.Skip {
+		if !slices.Contains(Scenarios, name) {
+			t.Fatalf("harness skips %q, which is not a scenario (%s)", name, strings.Join(Scenarios, ", "))
+		}
+	}
 	scenarios := []struct {
 		name string
 		run  func(t *testing.T, h Harness)
@@ -76,7 +105,12 @@ func Run(t *testing.T, h Harness) {
 		{"oversized batch", oversized},
 	}
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) { sc.run(t, h) })
+		t.Run(sc.name, func(t *testing.T) {
+			if why, ok := h.Skip[sc.name]; ok {
+				t.Skip(why)
+			}
+			sc.run(t, h)
+		})
 	}
 }
 
@@ -92,6 +126,17 @@ func open(t *testing.T, h Harness, settings connector.Settings, mode string) (co
 // destination instance with its own run ID, as the engine makes one.
 func openRun(t *testing.T, h Harness, settings connector.Settings, mode, runID string) (connector.Destination, delivery.Policy) {
 	t.Helper()
+	dst, p, err := tryOpen(t, h, settings, mode, runID)
+	if err != nil {
+		t.Fatalf("open %s: %v", h.Plugin.Spec.Type, err)
+	}
+	return dst, p
+}
+
+// tryOpen opens the destination, returning the error of a destination
+// that checks its connection (and so its credentials) when it opens.
+func tryOpen(t *testing.T, h Harness, settings connector.Settings, mode, runID string) (connector.Destination, delivery.Policy, error) {
+	t.Helper()
 	target := h.Target
 	target.Mode = mode
 	target.RunID = runID
@@ -101,13 +146,35 @@ func openRun(t *testing.T, h Harness, settings connector.Settings, mode, runID s
 	settings = h.Plugin.Spec.WithDefaults(settings)
 	dst, err := h.Plugin.New(context.Background(), settings, target, t.TempDir())
 	if err != nil {
-		t.Fatalf("open %s: %v", h.Plugin.Spec.Type, err)
+		return nil, delivery.Policy{}, err
 	}
-	t.Cleanup(func() { dst.Close(context.Background()) })
+	// Closed once, by the scenario ending the run or else by the cleanup;
+	// the destination itself is handed to delivery unwrapped, so the
+	// optional interfaces it implements are seen.
+	closeOnce := sync.OnceValue(func() error { return dst.Close(context.Background()) })
+	closers.Store(dst, closeOnce)
+	t.Cleanup(func() { closeOnce(); closers.Delete(dst) })
 	p := delivery.FromLimits(h.Plugin.Spec.Limits)
 	p.BatchSize = min(p.BatchSize, 3) // several batches out of a few rows
 	p.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	return dst, p
+	return dst, p, nil
+}
+
+// closers holds each open destination's close-once function.
+var closers sync.Map
+
+// end ends the destination's run as the engine does, with Close: a
+// deferred destination's records become durable only then, so what the
+// destination holds is read after it.
+func end(t *testing.T, dst connector.Destination) {
+	t.Helper()
+	c, ok := closers.Load(dst)
+	if !ok {
+		t.Fatalf("end: %T was not opened by the suite", dst)
+	}
+	if err := c.(func() error)(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
 }
 
 // deliver sends records and returns which keys failed, with the error
@@ -122,7 +189,7 @@ func deliver(t *testing.T, dst connector.Destination, p delivery.Policy, recs []
 		}
 	}()
 	failed := map[string]string{}
-	_, err := delivery.Deliver(context.Background(), dst, p, in, func(r delivery.Result) error {
+	st, err := delivery.Deliver(context.Background(), dst, p, in, func(r delivery.Result) error {
 		for i, msg := range r.Failed {
 			failed[r.Items[i].Record.Key] = msg
 		}
@@ -130,6 +197,7 @@ func deliver(t *testing.T, dst connector.Destination, p delivery.Policy, recs []
 	})
 	for range in {
 	}
+	t.Logf("delivered %d records: %d requests, %d retries, %d splits", len(recs), st.Requests, st.Retries, st.Splits)
 	return failed, err
 }
 
@@ -171,6 +239,7 @@ func firstSync(t *testing.T, h Harness) {
 	if err != nil || len(failed) > 0 {
 		t.Fatalf("delivery: %v, failed %v", err, failed)
 	}
+	end(t, dst)
 	wantHeld(t, e, h, all(rows), nil)
 }
 
@@ -185,6 +254,7 @@ func update(t *testing.T, h Harness) {
 	if err != nil || len(failed) > 0 {
 		t.Fatalf("update: %v, failed %v", err, failed)
 	}
+	end(t, dst)
 	if held := e.Held(); len(held) != rows {
 		t.Errorf("after updating %d records the emulator holds %d", rows, len(held))
 	}
@@ -199,6 +269,7 @@ func deleteRows(t *testing.T, h Harness) {
 	if failed, err := deliver(t, dst, p, records(h, rows)); err != nil || len(failed) > 0 {
 		t.Fatalf("first delivery: %v, failed %v", err, failed)
 	}
+	end(t, dst)
 	// The rows are gone from the model at the next run.
 	var dels []connector.Record
 	for _, i := range []int{1, 4} {
@@ -209,6 +280,7 @@ func deleteRows(t *testing.T, h Harness) {
 	if err != nil || len(failed) > 0 {
 		t.Fatalf("delete: %v, failed %v", err, failed)
 	}
+	end(t, next)
 	wantHeld(t, e, h, []int{0, 2, 3, 5, 6}, []int{1, 4})
 }
 
@@ -225,6 +297,7 @@ func rowRefused(t *testing.T, h Harness) {
 	if len(failed) != 1 || failed[bad.Key] == "" {
 		t.Fatalf("failed %v, want only %s with the vendor's message", failed, bad.Key)
 	}
+	end(t, dst)
 	wantHeld(t, e, h, all(rows), nil)
 }
 
@@ -237,16 +310,29 @@ func storm(status int) func(t *testing.T, h Harness) {
 		if err != nil || len(failed) > 0 {
 			t.Fatalf("after %d answers %d: %v, failed %v", 3, status, err, failed)
 		}
+		end(t, dst)
+		if e.Injected != nil && e.Injected() == 0 {
+			t.Fatalf("the destination never ran into the injected failures (%d)", status)
+		}
 		wantHeld(t, e, h, all(rows), nil)
 	}
 }
 
+// authRevoked: a destination that checks its connection when it opens
+// may refuse bad credentials there, failing the run before it sends
+// anything; otherwise the first batch's refusal stops the delivery.
 func authRevoked(t *testing.T, h Harness) {
 	e := h.Start(t)
-	dst, p := open(t, h, e.BadCredentials, "upsert")
-	_, err := deliver(t, dst, p, records(h, rows))
-	if err == nil || !connector.IsAuth(err) && !strings.Contains(err.Error(), "authentication") {
-		t.Fatalf("delivery with bad credentials: %v, want an authentication failure that stops the run", err)
+	dst, p, err := tryOpen(t, h, e.BadCredentials, "upsert", "suite-run")
+	if err == nil {
+		_, err = deliver(t, dst, p, records(h, rows))
+		if err == nil || !connector.IsAuth(err) && !strings.Contains(err.Error(), "authentication") {
+			t.Fatalf("delivery with bad credentials: %v, want an authentication failure that stops the run", err)
+		}
+		end(t, dst)
+	}
+	if e.BadSecret != "" && strings.Contains(fmt.Sprint(err), e.BadSecret) {
+		t.Errorf("the error shows the secret: %v", err)
 	}
 	if held := e.Held(); len(held) != 0 {
 		t.Errorf("the emulator holds %d records sent with bad credentials", len(held))
@@ -269,6 +355,7 @@ func oversized(t *testing.T, h Harness) {
 	if !errors.As(err, &re) || re.Retryable || re.Auth {
 		t.Fatalf("a batch of %d records over the vendor's limits: %v, want a refusal as a non-retryable request error (the engine then splits it)", len(recs), err)
 	}
+	end(t, dst)
 	if held := e.Held(); len(held) != 0 {
 		t.Errorf("the emulator holds %d records of a refused batch", len(held))
 	}
