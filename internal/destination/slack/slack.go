@@ -12,14 +12,11 @@ package slack
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // Limits of chat.postMessage.
@@ -38,7 +35,7 @@ const (
 
 // Plugin returns the Slack destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -70,9 +67,7 @@ func spec() connector.Spec {
 
 // Destination writes one sync's run to one Slack channel.
 type Destination struct {
-	client  *http.Client
-	base    string
-	token   string
+	*api
 	channel string
 	sync    string
 	digest  bool
@@ -84,15 +79,11 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	token := settings.String("token")
-	if token == "" {
-		return nil, fmt.Errorf("slack: token is required")
+	a, err := newAPI(settings, target.Requests)
+	if err != nil {
+		return nil, err
 	}
-	base := strings.TrimRight(settings.String("base_url"), "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("slack: base_url %q: want an http or https URL with a host", base)
-	}
-	d := &Destination{base: base, token: token, sync: target.Sync, digest: settings.Bool("digest")}
+	d := &Destination{api: a, sync: target.Sync, digest: settings.Bool("digest")}
 	d.channel = strings.TrimSpace(target.Object)
 	if d.channel == "" {
 		return nil, fmt.Errorf("slack: sync %s: object must name the channel (an ID such as C0123456789, or #name)", target.Sync)
@@ -113,10 +104,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		return nil, fmt.Errorf("slack: digest needs batch_size between 2 and %d (the rows per digest message), not %d", MaxDigestRows, n)
 	case !d.digest && n > 1:
 		return nil, fmt.Errorf("slack: batch_size %d needs digest: true; without it each row is its own message", n)
-	case settings.Duration("timeout") < 0:
-		return nil, fmt.Errorf("slack: timeout must not be negative")
 	}
-	d.client = httplog.NewClient(settings.Duration("timeout"), target.Requests)
 	return d, nil
 }
 

@@ -34,13 +34,20 @@ func TestOfficialClient(t *testing.T) {
 			t.Fatalf("npm ci: %v\n%s", err, out)
 		}
 	}
-	s, err := slacktest.New()
+	s, err := slacktest.New(slacktest.WithPrivateChannel("G0SECRET", "secret"), slacktest.WithChannel("C0OLD", "old"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	s.Archive("C0OLD")
+	unscoped, err := slacktest.New(slacktest.WithScopes("chat:write"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unscoped.Close()
 	cmd := exec.CommandContext(t.Context(), node, "official_client.mjs")
-	cmd.Env = append(os.Environ(), "SLACK_API_URL="+s.URL()+"/api/", "SLACK_TOKEN="+s.Token())
+	cmd.Env = append(os.Environ(), "SLACK_API_URL="+s.URL()+"/api/", "SLACK_TOKEN="+s.Token(),
+		"SLACK_API_URL_NO_SCOPE="+unscoped.URL()+"/api/")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ok") {
 		t.Fatalf("official client against the emulator: %v\n%s", err, out)
@@ -50,7 +57,12 @@ func TestOfficialClient(t *testing.T) {
 		msgs[1].Channel != "C0ALERTS" || len(msgs[1].Blocks) != 1 || msgs[1].Blocks[0]["type"] != "section" {
 		t.Errorf("messages after the client's calls = %+v", msgs)
 	}
-	if s.RateLimited() != 1 || s.Requests() != 5 {
-		t.Errorf("rate limited %d of %d requests; want 1 of 5", s.RateLimited(), s.Requests())
+	// 5 chat.postMessage calls, 2 + 3 pages of conversations.list (the
+	// paginator stops on the page without next_cursor) and one refused list.
+	if s.RateLimited() != 1 || s.Requests() != 11 {
+		t.Errorf("rate limited %d of %d requests; want 1 of 11", s.RateLimited(), s.Requests())
+	}
+	if unscoped.Requests() != 1 {
+		t.Errorf("the unscoped emulator saw %d requests, want 1", unscoped.Requests())
 	}
 }

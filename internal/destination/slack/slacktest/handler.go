@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,12 +32,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "unknown_method"})
 		return
 	}
-	if method != "chat.postMessage" {
+	if method != "chat.postMessage" && method != "conversations.list" {
 		// Slack answers an unknown method under a 200 too.
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method", "req_method": method})
 		return
 	}
-	args, err := parseArgs(r)
+	args, params, err := parseArgs(r)
 	if err != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data", "warning": err.Error()})
 		return
@@ -56,6 +57,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "token_revoked"})
 		return
 	}
+	// Slack reports the token's scopes on every authenticated answer.
+	w.Header().Set("X-OAuth-Scopes", strings.Join(s.scopes, ","))
 	if len(s.faults) > 0 {
 		f := s.faults[0]
 		s.faults = s.faults[1:]
@@ -70,6 +73,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if method == "conversations.list" {
+		s.list(w, params)
+		return
+	}
 	id, ok := s.channelID(args.Channel)
 	if !ok {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "channel_not_found"})
@@ -77,6 +84,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.archived[id] {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "is_archived"})
+		return
+	}
+	if s.unjoined[id] && !slices.Contains(s.scopes, "chat:write.public") {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "not_in_channel"})
 		return
 	}
 	var blocks []map[string]any
@@ -124,32 +135,48 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseArgs reads the arguments from a JSON body or a form (Slack's
-// clients send forms, with blocks as a JSON string).
-func parseArgs(r *http.Request) (postArgs, error) {
+// clients send forms, with blocks as a JSON string), and all of them, with
+// the query's, as strings for methods that take scalars only.
+func parseArgs(r *http.Request) (postArgs, url.Values, error) {
 	var a postArgs
+	params := r.URL.Query()
 	data, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil {
-		return a, fmt.Errorf("read body: %w", err)
+		return a, nil, fmt.Errorf("read body: %w", err)
 	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return a, nil, fmt.Errorf("invalid JSON: %w", err)
+		}
 		if err := json.Unmarshal(data, &a); err != nil {
-			return a, fmt.Errorf("invalid JSON: %w", err)
+			return a, nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		for k, v := range raw {
+			var str string
+			if json.Unmarshal(v, &str) != nil {
+				str = string(v)
+			}
+			params.Set(k, str)
 		}
 	case "application/x-www-form-urlencoded", "":
 		form, err := url.ParseQuery(string(data))
 		if err != nil {
-			return a, fmt.Errorf("invalid form: %w", err)
+			return a, nil, fmt.Errorf("invalid form: %w", err)
 		}
-		a.Token, a.Channel, a.Text = form.Get("token"), form.Get("channel"), form.Get("text")
-		if b := form.Get("blocks"); b != "" {
+		for k, v := range form {
+			params[k] = v
+		}
+		a.Token, a.Channel, a.Text = params.Get("token"), params.Get("channel"), params.Get("text")
+		if b := params.Get("blocks"); b != "" {
 			a.Blocks = json.RawMessage(b)
 		}
 	default:
-		return a, fmt.Errorf("unsupported content type %s", mt)
+		return a, nil, fmt.Errorf("unsupported content type %s", mt)
 	}
-	return a, nil
+	return a, params, nil
 }
 
 // typed reports whether every block names its type, as Block Kit requires.

@@ -1,6 +1,7 @@
-// Package slacktest is an emulator of Slack's Web API method
-// chat.postMessage, written from Slack's public reference (the
-// "chat.postMessage method" and "Rate limits" pages): POST
+// Package slacktest is an emulator of Slack's Web API methods
+// chat.postMessage and conversations.list, written from Slack's public
+// reference (the "chat.postMessage method", "conversations.list method",
+// "Pagination" and "Rate limits" pages): POST
 // /api/chat.postMessage with a JSON or form-encoded body, the token as a
 // Bearer Authorization header or a token parameter, the channel as an ID
 // or a name (with or without #), text and/or blocks, and Slack's way of
@@ -8,8 +9,13 @@
 // {"ok": false, "error": code} (not_authed, invalid_auth, token_revoked,
 // channel_not_found, is_archived, no_text, msg_too_long, invalid_blocks),
 // and HTTP 429 with Retry-After and {"ok": false, "error": "ratelimited"}
-// past the posting limit of one message per second per channel. It keeps
-// the posted messages so tests can assert end state.
+// past the posting limit of one message per second per channel.
+// conversations.list pages through the channels by cursor
+// (response_metadata.next_cursor), honours types, exclude_archived and
+// limit, lists private channels only to members, and answers a token
+// without channels:read or groups:read with missing_scope (needed,
+// provided). Every answer carries the token's scopes in X-OAuth-Scopes.
+// It keeps the posted messages so tests can assert end state.
 package slacktest
 
 import (
@@ -47,9 +53,25 @@ func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
 // WithClock replaces the clock the rate limit counts by.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
-// WithChannel adds a channel the bot is a member of (beyond the default
-// C0GENERAL "general" and C0ALERTS "alerts").
+// WithChannel adds a public channel the bot is a member of (beyond the
+// default C0GENERAL "general" and C0ALERTS "alerts").
 func WithChannel(id, name string) Option { return func(s *Server) { s.channels[id] = name } }
+
+// WithPrivateChannel adds a private channel the bot is a member of.
+func WithPrivateChannel(id, name string) Option {
+	return func(s *Server) { s.channels[id], s.private[id] = name, true }
+}
+
+// WithUnjoinedChannel adds a public channel the bot is not a member of:
+// conversations.list shows it with is_member false and chat.postMessage
+// answers not_in_channel unless the token has chat:write.public.
+func WithUnjoinedChannel(id, name string) Option {
+	return func(s *Server) { s.channels[id], s.unjoined[id] = name, true }
+}
+
+// WithScopes sets the token's OAuth scopes (default chat:write,
+// channels:read, groups:read).
+func WithScopes(scopes ...string) Option { return func(s *Server) { s.scopes = scopes } }
 
 // WithRateLimit sets the posting limit: at most n messages per channel in
 // any span of per (default 1 per second); n = 0 turns it off.
@@ -68,7 +90,10 @@ type Server struct {
 	srv   *http.Server
 
 	mu       sync.Mutex
+	scopes   []string
 	channels map[string]string      // ID → name
+	private  map[string]bool        // IDs of private channels
+	unjoined map[string]bool        // IDs of public channels the bot is not in
 	archived map[string]bool        // IDs
 	posts    map[string][]time.Time // channel ID → recent post times
 	messages []Message
@@ -91,7 +116,10 @@ func New(opts ...Option) (*Server, error) {
 		now:      time.Now,
 		limit:    1,
 		per:      time.Second,
+		scopes:   []string{"chat:write", "channels:read", "groups:read"},
 		channels: map[string]string{"C0GENERAL": "general", "C0ALERTS": "alerts"},
+		private:  map[string]bool{},
+		unjoined: map[string]bool{},
 		archived: map[string]bool{},
 		posts:    map[string][]time.Time{},
 	}
@@ -126,7 +154,8 @@ func (s *Server) RevokeToken() {
 	s.revoked = true
 }
 
-// Archive archives a channel: posts to it fail with is_archived.
+// Archive archives a channel: posts to it fail with is_archived and
+// conversations.list leaves it out under exclude_archived.
 func (s *Server) Archive(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
