@@ -35,173 +35,120 @@ type RunningEmulator struct {
 	Stop    func()
 }
 
+// emulator adapts one emulator package: how to start it on an address,
+// the credential to configure, and a summary of what it received.
+func emulator[S interface {
+	URL() string
+	Close() error
+}](start func(addr string) (S, error), token func(S) string, summary func(S) string) Emulator {
+	return Emulator{Start: func(addr string) (*RunningEmulator, error) {
+		s, err := start(addr)
+		if err != nil {
+			return nil, err
+		}
+		re := &RunningEmulator{BaseURL: s.URL(), Summary: func() string { return summary(s) }, Stop: func() { s.Close() }}
+		if token != nil {
+			re.Token = token(s)
+		}
+		return re, nil
+	}}
+}
+
 // Emulators returns the emulators that can run standalone, by destination
 // type.
 func Emulators() map[string]Emulator {
 	return map[string]Emulator{
-		"braze": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := brazetest.New(brazetest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.APIKey(),
-				Summary: func() string { return fmt.Sprintf("%d requests, %d users", s.Requests(), len(s.Users())) },
-				Stop:    func() { s.Close() },
-			}, nil
-		}},
-		"customerio": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := customeriotest.New(customeriotest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.SiteID() + ":" + s.APIKey(),
-				Summary: func() string { return fmt.Sprintf("%d requests, %d people", s.Requests(), len(s.People())) },
-				Stop:    func() { s.Close() },
-			}, nil
-		}},
-		"intercom": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := intercomtest.New(intercomtest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.Token(),
-				Summary: func() string { return fmt.Sprintf("%d requests, %d contacts", s.Requests(), len(s.Contacts())) },
-				Stop:    func() { s.Close() },
-			}, nil
-		}},
-		"iterable": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := iterabletest.New(iterabletest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.APIKey(),
-				Summary: func() string { return fmt.Sprintf("%d requests, %d users", s.Requests(), len(s.Users())) },
-				Stop:    func() { s.Close() },
-			}, nil
-		}},
-		"hubspot": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := hubspottest.New(hubspottest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.Token(),
-				Summary: func() string {
-					return fmt.Sprintf("%d requests, %d contacts, %d companies", s.Requests(),
-						len(s.Records("contacts", "hs_object_id")), len(s.Records("companies", "hs_object_id")))
-				},
-				Stop: func() { s.Close() },
-			}, nil
-		}},
-		"google_ads": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := googleadstest.New(googleadstest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				// The refresh token; the other credentials are
-				// googleadstest's constants, token_url is base_url + /token.
-				BaseURL: s.URL(),
-				Token:   googleadstest.RefreshToken,
-				Summary: func() string {
-					return fmt.Sprintf("%d requests, %d jobs, %d members in user list %s", s.Requests(), len(s.Jobs()), len(s.Members(s.UserList())), s.UserList())
-				},
-				Stop: func() { s.Close() },
-			}, nil
-		}},
-		"meta_audiences": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := metaaudiencestest.New(metaaudiencestest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.Token(),
-				Summary: func() string {
-					return fmt.Sprintf("%d requests, %d members in audience %s", s.Requests(), len(s.Members(s.Audience())), s.Audience())
-				},
-				Stop: func() { s.Close() },
-			}, nil
-		}},
-		"mailchimp": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := mailchimptest.New(mailchimptest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.APIKey(),
-				Summary: func() string {
-					return fmt.Sprintf("%d requests, %d members in list %s", s.Requests(), len(s.Active(s.ListID())), s.ListID())
-				},
-				Stop: func() { s.Close() },
-			}, nil
-		}},
-		"salesforce": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := salesforcetest.New(salesforcetest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				// client_id:client_secret:refresh_token, the settings to give.
-				Token:   s.ClientID() + ":" + s.ClientSecret() + ":" + s.RefreshToken(),
-				Summary: func() string { return fmt.Sprintf("%d requests, %d token grants", s.Requests(), len(s.Grants())) },
-				Stop:    func() { s.Close() },
-			}, nil
-		}},
-		"segment": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := segmenttest.New(segmenttest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.WriteKey(),
-				Summary: func() string {
-					return fmt.Sprintf("%d requests, %d calls accepted, %d profiles, %d track events", s.Requests(), s.Calls(), len(s.Profiles()), len(s.Events()))
-				},
-				Stop: func() { s.Close() },
-			}, nil
-		}},
-		"slack": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := slacktest.New(slacktest.WithAddr(addr))
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Token:   s.Token(),
-				Summary: func() string {
-					return fmt.Sprintf("%d requests, %d messages posted, %d rate-limited", s.Requests(), len(s.Messages()), s.RateLimited())
-				},
-				Stop: func() { s.Close() },
-			}, nil
-		}},
-		"webhook": {Start: func(addr string) (*RunningEmulator, error) {
-			s, err := webhooktest.Listen(addr)
-			if err != nil {
-				return nil, err
-			}
-			return &RunningEmulator{
-				BaseURL: s.URL(),
-				Summary: func() string {
-					return fmt.Sprintf("%d requests, %d records accepted, %d keys held", s.RequestCount(), s.Count(), len(s.Latest()))
-				},
-				Stop: s.Close,
-			}, nil
-		}},
+		"braze": emulator(
+			func(a string) (*brazetest.Server, error) { return brazetest.New(brazetest.WithAddr(a)) },
+			(*brazetest.Server).APIKey,
+			func(s *brazetest.Server) string {
+				return fmt.Sprintf("%d requests, %d users", s.Requests(), len(s.Users()))
+			}),
+		"customerio": emulator(
+			func(a string) (*customeriotest.Server, error) { return customeriotest.New(customeriotest.WithAddr(a)) },
+			func(s *customeriotest.Server) string { return s.SiteID() + ":" + s.APIKey() },
+			func(s *customeriotest.Server) string {
+				return fmt.Sprintf("%d requests, %d people", s.Requests(), len(s.People()))
+			}),
+		"intercom": emulator(
+			func(a string) (*intercomtest.Server, error) { return intercomtest.New(intercomtest.WithAddr(a)) },
+			(*intercomtest.Server).Token,
+			func(s *intercomtest.Server) string {
+				return fmt.Sprintf("%d requests, %d contacts", s.Requests(), len(s.Contacts()))
+			}),
+		"iterable": emulator(
+			func(a string) (*iterabletest.Server, error) { return iterabletest.New(iterabletest.WithAddr(a)) },
+			(*iterabletest.Server).APIKey,
+			func(s *iterabletest.Server) string {
+				return fmt.Sprintf("%d requests, %d users", s.Requests(), len(s.Users()))
+			}),
+		"hubspot": emulator(
+			func(a string) (*hubspottest.Server, error) { return hubspottest.New(hubspottest.WithAddr(a)) },
+			(*hubspottest.Server).Token,
+			func(s *hubspottest.Server) string {
+				return fmt.Sprintf("%d requests, %d contacts, %d companies", s.Requests(),
+					len(s.Records("contacts", "hs_object_id")), len(s.Records("companies", "hs_object_id")))
+			}),
+		// The token is the refresh token; the other credentials are
+		// googleadstest's constants, token_url is base_url + /token.
+		"google_ads": emulator(
+			func(a string) (*googleadstest.Server, error) { return googleadstest.New(googleadstest.WithAddr(a)) },
+			func(*googleadstest.Server) string { return googleadstest.RefreshToken },
+			func(s *googleadstest.Server) string {
+				return fmt.Sprintf("%d requests, %d jobs, %d members in user list %s", s.Requests(), len(s.Jobs()), len(s.Members(s.UserList())), s.UserList())
+			}),
+		"meta_audiences": emulator(
+			func(a string) (*metaaudiencestest.Server, error) {
+				return metaaudiencestest.New(metaaudiencestest.WithAddr(a))
+			},
+			(*metaaudiencestest.Server).Token,
+			func(s *metaaudiencestest.Server) string {
+				return fmt.Sprintf("%d requests, %d members in audience %s", s.Requests(), len(s.Members(s.Audience())), s.Audience())
+			}),
+		"mailchimp": emulator(
+			func(a string) (*mailchimptest.Server, error) { return mailchimptest.New(mailchimptest.WithAddr(a)) },
+			(*mailchimptest.Server).APIKey,
+			func(s *mailchimptest.Server) string {
+				return fmt.Sprintf("%d requests, %d members in list %s", s.Requests(), len(s.Active(s.ListID())), s.ListID())
+			}),
+		// The token is client_id:client_secret:refresh_token, the settings
+		// to give.
+		"salesforce": emulator(
+			func(a string) (*salesforcetest.Server, error) { return salesforcetest.New(salesforcetest.WithAddr(a)) },
+			func(s *salesforcetest.Server) string {
+				return s.ClientID() + ":" + s.ClientSecret() + ":" + s.RefreshToken()
+			},
+			func(s *salesforcetest.Server) string {
+				return fmt.Sprintf("%d requests, %d token grants", s.Requests(), len(s.Grants()))
+			}),
+		"segment": emulator(
+			func(a string) (*segmenttest.Server, error) { return segmenttest.New(segmenttest.WithAddr(a)) },
+			(*segmenttest.Server).WriteKey,
+			func(s *segmenttest.Server) string {
+				return fmt.Sprintf("%d requests, %d calls accepted, %d profiles, %d track events", s.Requests(), s.Calls(), len(s.Profiles()), len(s.Events()))
+			}),
+		"slack": emulator(
+			func(a string) (*slacktest.Server, error) { return slacktest.New(slacktest.WithAddr(a)) },
+			(*slacktest.Server).Token,
+			func(s *slacktest.Server) string {
+				return fmt.Sprintf("%d requests, %d messages posted, %d rate-limited", s.Requests(), len(s.Messages()), s.RateLimited())
+			}),
+		"webhook": emulator(
+			func(a string) (webhookEmulator, error) {
+				s, err := webhooktest.Listen(a)
+				return webhookEmulator{s}, err
+			},
+			nil,
+			func(s webhookEmulator) string {
+				return fmt.Sprintf("%d requests, %d records accepted, %d keys held", s.RequestCount(), s.Count(), len(s.Latest()))
+			}),
 	}
 }
+
+// webhookEmulator gives the webhook receiver the Close the others have.
+type webhookEmulator struct{ *webhooktest.Server }
+
+func (w webhookEmulator) Close() error { w.Server.Close(); return nil }
 
 // EmulatorNames lists the emulators, sorted.
 func EmulatorNames() []string {
