@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -61,6 +62,35 @@ type message struct {
 
 const maxResponse = 8 << 20
 
+// api is Iterable's REST API as the destination and the catalog call it:
+// one HTTP client, the API root and the key.
+type api struct {
+	client *http.Client
+	base   string
+	key    string
+	now    func() time.Time
+}
+
+// newAPI checks the connection settings (api_key, base_url, timeout) and
+// builds the client; log may be nil.
+func newAPI(settings connector.Settings, log connector.RequestLog) (*api, error) {
+	key := settings.String("api_key")
+	if key == "" {
+		return nil, fmt.Errorf("iterable: api_key is required")
+	}
+	base := strings.TrimRight(settings.String("base_url"), "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("iterable: base_url %q: want the API root, an http or https URL with a host", base)
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("iterable: timeout must not be negative")
+	}
+	return &api{client: httplog.NewClient(settings.Duration("timeout"), log), base: base, key: key, now: time.Now}, nil
+}
+
 func (d *Destination) bulk(ctx context.Context, path string, body any) (*bulkAnswer, error) {
 	var ans bulkAnswer
 	if err := d.do(ctx, http.MethodPost, path, body, &ans); err != nil {
@@ -72,7 +102,7 @@ func (d *Destination) bulk(ctx context.Context, path string, body any) (*bulkAns
 // do sends one request and decodes a 2xx answer into out. A non-2xx
 // answer becomes a *connector.RequestError: 401/403 stop the run, 429 and
 // 5xx are retried after Retry-After, other 4xx are not retried.
-func (d *Destination) do(ctx context.Context, method, path string, body, out any) error {
+func (d *api) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		buf, err := json.Marshal(body)
@@ -117,6 +147,6 @@ func (d *Destination) do(ctx context.Context, method, path string, body, out any
 }
 
 // retryAfter reads Retry-After: seconds or an HTTP date.
-func (d *Destination) retryAfter(h http.Header) time.Duration {
+func (d *api) retryAfter(h http.Header) time.Duration {
 	return httplog.RetryAfter(h, d.now())
 }

@@ -11,15 +11,12 @@ package iterable
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 const (
@@ -47,7 +44,7 @@ const (
 
 // Plugin returns the Iterable destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -86,14 +83,11 @@ func windows(perSec int) []connector.RateWindow {
 
 // Destination writes one sync's run to Iterable.
 type Destination struct {
-	client     *http.Client
-	base       string
-	key        string
+	*api
 	identifier string
 	listID     int  // with list, the static list subscribed to
 	list       bool // object list:<id>
 	windows    []connector.RateWindow
-	now        func() time.Time
 }
 
 // New builds the destination for one sync's run from validated settings.
@@ -102,18 +96,11 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	key := settings.String("api_key")
-	if key == "" {
-		return nil, fmt.Errorf("iterable: api_key is required")
+	a, err := newAPI(settings, target.Requests)
+	if err != nil {
+		return nil, err
 	}
-	base := strings.TrimRight(settings.String("base_url"), "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("iterable: base_url %q: want the API root, an http or https URL with a host", base)
-	}
-	d := &Destination{base: base, key: key, identifier: IDEmail, now: time.Now}
+	d := &Destination{api: a, identifier: IDEmail}
 	switch o := target.Object; {
 	case o == "" || o == "users" || o == "user":
 	case strings.HasPrefix(o, "list:"):
@@ -145,11 +132,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if perSec <= 0 {
 		return nil, fmt.Errorf("iterable: requests_per_sec must be positive")
 	}
-	if settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("iterable: timeout must not be negative")
-	}
 	d.windows = windows(perSec)
-	d.client = httplog.NewClient(settings.Duration("timeout"), target.Requests)
 	return d, nil
 }
 

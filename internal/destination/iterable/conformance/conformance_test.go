@@ -41,7 +41,8 @@ func TestOfficialClient(t *testing.T) {
 	}
 	defer s.Close()
 	const list = 4242
-	s.CreateList(list)
+	s.AddList(iterabletest.List{ID: list, Name: "Newsletter"})
+	s.AddList(iterabletest.List{ID: 7, Name: "Engaged", Type: "Dynamic"})
 	cmd := exec.CommandContext(t.Context(), node, "official_client.mjs")
 	cmd.Env = append(os.Environ(), "ITERABLE_URL="+s.URL(), "ITERABLE_KEY="+s.APIKey(), "LIST_ID=4242")
 	out, err := cmd.CombinedOutput()

@@ -3,7 +3,9 @@
 // bulkUpdateUsers (POST /api/users/bulkUpdate), deleteUserByEmail and
 // deleteUserByUserId (DELETE /api/users/{email}, /api/users/byUserId/{id}),
 // subscribeUserToList and unsubscribeUserFromList (POST
-// /api/lists/subscribe, /api/lists/unsubscribe). The client validates each
+// /api/lists/subscribe, /api/lists/unsubscribe), and the catalog's
+// getLists (GET /api/lists) and getUserFields (GET /api/users/getFields).
+// The client validates each
 // answer against its response schemas, so a wrongly shaped answer fails
 // here. Run by conformance_test.go with ITERABLE_URL, ITERABLE_KEY and
 // LIST_ID set.
@@ -23,7 +25,11 @@ const ok = await client.bulkUpdateUsers({
 });
 assert.equal(ok.successCount, 3);
 
-// validate --connect reads the project's user fields.
+// The catalog lists the project's lists (id, name, listType, createdAt)
+// and reads its user fields.
+const { lists } = await client.getLists();
+assert.deepEqual(lists.map((l) => [l.id, l.name, l.listType]), [[listId, "Newsletter", "Standard"], [7, "Engaged", "Dynamic"]]);
+assert.ok(Number.isInteger(lists[0].createdAt));
 const { fields } = await client.getUserFields();
 assert.equal(fields.email, "string");
 assert.equal(fields.firstName, "string");
@@ -62,7 +68,13 @@ await assert.rejects(
   (e) => e.statusCode === 400 && e.code === "BadParams",
 );
 
+await assert.rejects(
+  client.subscribeUserToList({ listId: 7, subscribers: [{ email: "ann@example.com" }] }),
+  (e) => e.statusCode === 400 && e.code === "BadParams",
+);
+
 const wrong = new IterableClient({ apiKey: "wrong", baseUrl: ITERABLE_URL });
+await assert.rejects(wrong.getLists(), (e) => e.statusCode === 401);
 await assert.rejects(wrong.bulkUpdateUsers({ users: [{ email: "z@example.com" }] }), (e) => e.statusCode === 401);
 
 client.destroy();

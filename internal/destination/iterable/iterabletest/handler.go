@@ -60,6 +60,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && path == "/api/users/getFields":
 		writeJSON(w, http.StatusOK, map[string]any{"fields": s.fields})
+	case r.Method == http.MethodGet && path == "/api/lists":
+		s.getLists(w)
 	case r.Method == http.MethodPost && path == "/api/users/bulkUpdate":
 		s.bulkUpdate(w, body)
 	case r.Method == http.MethodPost && (path == "/api/lists/subscribe" || path == "/api/lists/unsubscribe"):
@@ -135,6 +137,10 @@ func (s *Server) subscription(w http.ResponseWriter, body []byte, subscribe bool
 	members, exists := s.lists[*req.ListID]
 	if !exists {
 		writeMsg(w, http.StatusBadRequest, fmt.Sprintf("List %d does not exist", *req.ListID), "BadParams")
+		return
+	}
+	if t := s.listInfo[*req.ListID].Type; t != "Standard" {
+		writeMsg(w, http.StatusBadRequest, fmt.Sprintf("List %d is a %s list; only static lists take subscribers", *req.ListID, t), "BadParams")
 		return
 	}
 	if len(req.Subscribers) > MaxBatchUsers {
@@ -267,4 +273,15 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// getLists answers GET /api/lists: every list, unpaged, in the order the
+// lists were made, createdAt in epoch milliseconds.
+func (s *Server) getLists(w http.ResponseWriter) {
+	lists := make([]map[string]any, 0, len(s.listOrder))
+	for _, id := range s.listOrder {
+		l := s.listInfo[id]
+		lists = append(lists, map[string]any{"id": l.ID, "name": l.Name, "listType": l.Type, "createdAt": l.created.UnixMilli()})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lists": lists})
 }

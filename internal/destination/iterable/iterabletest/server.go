@@ -1,7 +1,8 @@
 // Package iterabletest is an emulator of the parts of Iterable's REST API
 // the iterable destination uses: POST /api/users/bulkUpdate, DELETE
 // /api/users/{email} and /api/users/byUserId/{userId}, POST
-// /api/lists/subscribe and /api/lists/unsubscribe, GET /api/users/getFields
+// /api/lists/subscribe and /api/lists/unsubscribe, GET /api/lists (the
+// project's lists with id, name and listType), GET /api/users/getFields
 // (the project's user fields, learning new data fields from writes as
 // Iterable does), authenticated with the
 // Api-Key header. It answers as the official @iterable/api client's
@@ -99,6 +100,8 @@ type Server struct {
 	mu          sync.Mutex
 	users       []*User
 	lists       map[int]map[*User]bool
+	listInfo    map[int]listInfo
+	listOrder   []int // list ids in the order they were made
 	fields      map[string]string
 	windowStart time.Time
 	windowCount int
@@ -108,7 +111,7 @@ type Server struct {
 
 // New starts an emulator.
 func New(opts ...Option) (*Server, error) {
-	s := &Server{apiKey: DefaultAPIKey, addr: "127.0.0.1:0", now: time.Now, lists: map[int]map[*User]bool{}, fields: DefaultFields()}
+	s := &Server{apiKey: DefaultAPIKey, addr: "127.0.0.1:0", now: time.Now, lists: map[int]map[*User]bool{}, listInfo: map[int]listInfo{}, fields: DefaultFields()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -136,13 +139,42 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// CreateList makes an empty list with the given id.
-func (s *Server) CreateList(id int) {
+// List is a list the emulator holds, as GET /api/lists shows it.
+type List struct {
+	ID   int
+	Name string // default "List <id>"
+	// Type is Iterable's listType: Standard (a static list, the default)
+	// or Dynamic, Suppression, Internal; only static lists take
+	// subscribers.
+	Type string
+}
+
+// CreateList makes an empty static list with the given id.
+func (s *Server) CreateList(id int) { s.AddList(List{ID: id}) }
+
+// AddList makes an empty list; an existing id keeps its members and takes
+// the new name and type.
+func (s *Server) AddList(l List) {
+	if l.Name == "" {
+		l.Name = fmt.Sprintf("List %d", l.ID)
+	}
+	if l.Type == "" {
+		l.Type = "Standard"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lists[id] == nil {
-		s.lists[id] = map[*User]bool{}
+	if s.lists[l.ID] == nil {
+		s.lists[l.ID] = map[*User]bool{}
 	}
+	if _, ok := s.listInfo[l.ID]; !ok {
+		s.listOrder = append(s.listOrder, l.ID)
+	}
+	s.listInfo[l.ID] = listInfo{List: l, created: s.now()}
+}
+
+type listInfo struct {
+	List
+	created time.Time
 }
 
 // FailNext answers the next requests with the given statuses in order.
