@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,12 +27,41 @@ type errorList struct {
 	} `json:"errors"`
 }
 
+// api is the REST API as the destination and the catalog call it: one
+// HTTP client, the API root and the access token.
+type api struct {
+	client *http.Client
+	base   string
+	token  string
+	now    func() time.Time // reads X-RateLimit-Reset against it
+}
+
+// newAPI checks the connection settings (access_token, base_url, timeout)
+// and builds the client; log may be nil.
+func newAPI(settings connector.Settings, log connector.RequestLog) (*api, error) {
+	token := settings.String("access_token")
+	if token == "" {
+		return nil, fmt.Errorf("intercom: access_token is required")
+	}
+	base := strings.TrimRight(settings.String("base_url"), "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("intercom: base_url %q: want the API root, an http or https URL with a host", base)
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("intercom: timeout must not be negative")
+	}
+	return &api{client: httplog.NewClient(settings.Duration("timeout"), log), base: base, token: token, now: time.Now}, nil
+}
+
 // call sends one API request with the Bearer token and the pinned
 // Intercom-Version, and decodes a 2xx answer into out (when not nil). A
 // non-2xx answer becomes a *connector.RequestError: 401/403 stop the run,
 // 429 and 5xx are retried after the window's reset, other 4xx are not
 // retried.
-func (d *Destination) call(ctx context.Context, method, path string, body, out any) error {
+func (d *api) call(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		buf, err := json.Marshal(body)
@@ -72,7 +102,7 @@ func (d *Destination) call(ctx context.Context, method, path string, body, out a
 	return nil
 }
 
-func (d *Destination) requestError(resp *http.Response, data []byte) *connector.RequestError {
+func (d *api) requestError(resp *http.Response, data []byte) *connector.RequestError {
 	msg := strings.TrimSpace(string(data))
 	var e errorList
 	if json.Unmarshal(data, &e) == nil && len(e.Errors) > 0 {
@@ -92,7 +122,7 @@ func (d *Destination) requestError(resp *http.Response, data []byte) *connector.
 // retryAfter is the wait before a refused request may go again:
 // Retry-After when given, else the time until X-RateLimit-Reset (Unix
 // seconds), when Intercom's window refills.
-func (d *Destination) retryAfter(h http.Header) time.Duration {
+func (d *api) retryAfter(h http.Header) time.Duration {
 	if wait := httplog.RetryAfter(h, d.now()); wait > 0 {
 		return wait
 	}

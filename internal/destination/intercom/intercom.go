@@ -12,14 +12,10 @@ package intercom
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 const (
@@ -46,7 +42,7 @@ const (
 
 // Plugin returns the Intercom destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -89,14 +85,11 @@ func windows(perMinute int) []connector.RateWindow {
 
 // Destination writes one sync's run to Intercom contacts.
 type Destination struct {
-	client     *http.Client
-	base       string
-	token      string
+	*api
 	role       string
 	mode       string
 	identifier string
 	windows    []connector.RateWindow
-	now        func() time.Time // reads X-RateLimit-Reset against it
 }
 
 // New builds the destination for one sync's run from validated settings.
@@ -105,16 +98,9 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	token := settings.String("access_token")
-	if token == "" {
-		return nil, fmt.Errorf("intercom: access_token is required")
-	}
-	base := strings.TrimRight(settings.String("base_url"), "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("intercom: base_url %q: want the API root, an http or https URL with a host", base)
+	a, err := newAPI(settings, target.Requests)
+	if err != nil {
+		return nil, err
 	}
 	role := settings.String("role")
 	if role == "" {
@@ -144,18 +130,12 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if perMinute <= 0 {
 		return nil, fmt.Errorf("intercom: requests_per_minute must be positive")
 	}
-	if settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("intercom: timeout must not be negative")
-	}
 	return &Destination{
-		client:     httplog.NewClient(settings.Duration("timeout"), target.Requests),
-		base:       base,
-		token:      token,
+		api:        a,
 		role:       role,
 		mode:       target.Mode,
 		identifier: identifier,
 		windows:    windows(perMinute),
-		now:        time.Now,
 	}, nil
 }
 

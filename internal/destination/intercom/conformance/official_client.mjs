@@ -2,7 +2,8 @@
 // pinned in package-lock.json) against the intercomtest emulator for every
 // call the intercom destination makes: contacts.search on external_id and
 // email, contacts.create (user and lead), contacts.update by id,
-// contacts.archive, and the errors the destination maps (409 conflict,
+// contacts.archive, the catalog's dataAttributes.list (GET
+// /data_attributes?model=contact), and the errors the destination maps (409 conflict,
 // 400 invalid value, 404 unknown contact, 401 wrong token). Run by
 // conformance_test.go with INTERCOM_URL and INTERCOM_TOKEN set.
 import assert from "node:assert/strict";
@@ -63,7 +64,23 @@ await refused(() => client.contacts.create({ role: "user", external_id: "ann", n
 await refused(() => client.contacts.update({ contact_id: ann.id, custom_attributes: { bio: "x".repeat(256) } }), 400, /longer than 255/);
 await refused(() => client.contacts.update({ contact_id: "nope", name: "N" }), 404, /Not Found/);
 
+// The catalog reads the contact data attributes: standard ones by name,
+// custom ones under custom_attributes., archived ones only when asked.
+const attrs = await client.dataAttributes.list({ model: "contact" });
+assert.equal(attrs.type, "list");
+const byName = Object.fromEntries(attrs.data.map((a) => [a.full_name, a]));
+assert.equal(byName.email.data_type, "string");
+assert.equal(byName.email.api_writable, true);
+assert.equal(byName.created_at.api_writable, false);
+assert.equal(byName["custom_attributes.plan"].custom, true);
+assert.equal(byName["location_data.city_name"].name, "city_name");
+assert.equal(byName["custom_attributes.legacy_score"], undefined);
+const all = await client.dataAttributes.list({ model: "contact", include_archived: true });
+assert.equal(all.data.find((a) => a.name === "legacy_score").archived, true);
+assert.deepEqual((await client.dataAttributes.list({ model: "company" })).data, []);
+
 const wrong = new IntercomClient({ ...opts, token: "wrong" });
+await refused(() => wrong.dataAttributes.list({ model: "contact" }), 401, /Access Token Invalid/);
 const denied = await refused(() => wrong.contacts.create({ role: "user", external_id: "z" }), 401, /Access Token Invalid/);
 assert.ok(denied instanceof Intercom.UnauthorizedError);
 
