@@ -93,7 +93,8 @@ type SyncState struct {
 
 // Store is the state database.
 type Store struct {
-	db *sql.DB
+	db  *sql.DB
+	box *SecretBox // encrypts secrets at rest when set (UseSecretBox)
 }
 
 const schema = `
@@ -158,6 +159,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open state store %s: %w", path, err)
 	}
 	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state store %s: %w", path, err)
+	}
+	if _, err := db.ExecContext(ctx, accessSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open state store %s: %w", path, err)
 	}
