@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/riptide-data/riptide/internal/connector"
 	"github.com/riptide-data/riptide/internal/redact"
@@ -18,7 +19,26 @@ type requestLog struct {
 	pending  []state.Request
 }
 
+// requestObserver sees every request of every run (see
+// SetRequestObserver).
+var requestObserver atomic.Pointer[func(connector.Request)]
+
+// SetRequestObserver has f called with every request a destination makes
+// during a run, including those past the log's cap, before any masking: f
+// must keep only what is not secret (method, host, status, latency), as
+// metrics do. nil removes it.
+func SetRequestObserver(f func(connector.Request)) {
+	if f == nil {
+		requestObserver.Store(nil)
+		return
+	}
+	requestObserver.Store(&f)
+}
+
 func (l *requestLog) LogRequest(r connector.Request) {
+	if f := requestObserver.Load(); f != nil {
+		(*f)(r)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	seq := l.next
