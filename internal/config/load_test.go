@@ -231,6 +231,9 @@ func dump(p *Project) string {
 			default:
 				w(3, "%s <- column %q (%s)", m.Field, m.Column, m.Pos)
 			}
+			if m.Type != "" {
+				w(4, "as %s", m.Type)
+			}
 		}
 	}
 	w(0, "secrets:")

@@ -109,7 +109,10 @@ type Mapping struct {
 	Value    any
 	IsValue  bool
 	Template string
-	Pos      Pos
+	// Type converts the column's or template's value for the
+	// destination field (one of MappingTypes; "" keeps it as it is).
+	Type string
+	Pos  Pos
 }
 
 // Schedule kinds.

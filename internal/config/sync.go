@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -108,7 +109,10 @@ func (l *loader) percent(n node, path string, def float64) float64 {
 	return x
 }
 
-var mappingSpecKeys = []string{"column", "value", "template"}
+var mappingSpecKeys = []string{"column", "value", "template", "type"}
+
+// Conversions a mapping's `type` asks for (see package transform).
+var MappingTypes = []string{"string", "integer", "number", "boolean", "date", "datetime", "epoch_ms"}
 
 // fieldMapping reads a sync's mapping, destination field by destination
 // field, in the order written.
@@ -168,6 +172,22 @@ func (l *loader) fieldSpec(p pair, path string) (Mapping, bool) {
 	if !ok {
 		return m, false
 	}
+	for i, e := range entries {
+		if e.key != "type" {
+			continue
+		}
+		typ, ok := l.str(e.val, path+".type")
+		if !ok {
+			return m, false
+		}
+		if !slices.Contains(MappingTypes, typ) {
+			l.errorAt(e.val.deref(), "%s.type: unknown type %q%s", path, typ, orKnown(typ, MappingTypes, "types"))
+			return m, false
+		}
+		m.Type = typ
+		entries = slices.Delete(slices.Clone(entries), i, i+1)
+		break
+	}
 	if len(entries) != 1 {
 		keys := make([]string, len(entries))
 		for i, e := range entries {
@@ -177,7 +197,7 @@ func (l *loader) fieldSpec(p pair, path string) (Mapping, bool) {
 		if len(keys) > 0 {
 			got = strings.Join(keys, ", ")
 		}
-		l.errorAt(v, "%s: expected exactly one of column, value or template, got %s", path, got)
+		l.errorAt(v, "%s: expected exactly one of column, value or template (and optionally type), got %s", path, got)
 		return m, false
 	}
 	e := entries[0]
@@ -191,6 +211,10 @@ func (l *loader) fieldSpec(p pair, path string) (Mapping, bool) {
 		m.Column = col
 		return m, ok
 	case "value":
+		if m.Type != "" {
+			l.errorAt(v, "%s: type converts a column or a template; write the static value in the type it should have", path)
+			return m, false
+		}
 		val, ok := l.staticValue(e.val, path+".value", 0)
 		m.Value, m.IsValue = val, true
 		return m, ok

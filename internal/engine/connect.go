@@ -178,17 +178,29 @@ func checkTypes(s *config.Sync, dcfg *config.Destination, schema []connector.Fie
 	var out []Problem
 	for _, m := range s.Mapping {
 		f, ok := byName[m.Field]
-		if !ok || m.Column == "" {
+		if !ok {
+			continue
+		}
+		dest := destinationClass(f.Type)
+		if m.Type != "" {
+			// The mapping converts the value; what it converts to must fit.
+			if conv := mappingClass(m.Type); !fits(conv, dest) {
+				out = append(out, Problem{Pos: m.Pos, Message: fmt.Sprintf("sync %s: mapping %s converts to %s, but %s %s field %q holds %s",
+					s.Name, m.Field, m.Type, dcfg.Type, objectName(s), m.Field, dest)})
+			}
+			continue
+		}
+		if m.Column == "" {
 			continue
 		}
 		colType, ok := types[m.Column]
 		if !ok {
 			continue // the run reports missing columns with the mapping
 		}
-		col, dest := warehouseClass(colType), destinationClass(f.Type)
+		col := warehouseClass(colType)
 		if !fits(col, dest) {
-			out = append(out, Problem{Pos: m.Pos, Message: fmt.Sprintf("sync %s: column %s is %s (%s) in the model, but %s %s field %q holds %s",
-				s.Name, m.Column, col, colType, dcfg.Type, objectName(s), m.Field, dest)})
+			out = append(out, Problem{Pos: m.Pos, Message: fmt.Sprintf("sync %s: column %s is %s (%s) in the model, but %s %s field %q holds %s%s",
+				s.Name, m.Column, col, colType, dcfg.Type, objectName(s), m.Field, dest, convertHint(col, dest))})
 		}
 	}
 	return out
@@ -285,6 +297,38 @@ func destinationClass(t string) typeClass {
 		return classTime
 	}
 	return classUnknown
+}
+
+// mappingClass is the class of values a mapping's type converts to.
+func mappingClass(typ string) typeClass {
+	switch typ {
+	case "integer", "number", "epoch_ms":
+		return classNumber
+	case "boolean":
+		return classBool
+	case "date":
+		return classDate
+	case "datetime":
+		return classTime
+	case "string":
+		return classText
+	}
+	return classUnknown
+}
+
+// convertHint names the mapping type that would convert a text column for
+// the field: text that holds numbers or dates can be converted per row.
+func convertHint(col, dest typeClass) string {
+	if col != classText {
+		return ""
+	}
+	switch dest {
+	case classNumber:
+		return " (add type: number to the mapping to convert the text)"
+	case classBool:
+		return " (add type: boolean to the mapping to convert the text)"
+	}
+	return ""
 }
 
 // fits reports whether values of a model column's class can go into a

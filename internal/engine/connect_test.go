@@ -96,7 +96,12 @@ func TestCheckDestinations(t *testing.T) {
 			want:    []string{`identifier "plan" of crm contacts does not hold unique values`}},
 		{name: "type never fits", object: "contacts", mapping: [][2]string{{"email", "email"}, {"seats", "plan"}},
 			catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{"contacts": contacts}},
-			want:    []string{`column plan is text (VARCHAR) in the model, but crm contacts field "seats" holds a number`}},
+			want:    []string{`column plan is text (VARCHAR) in the model, but crm contacts field "seats" holds a number (add type: number to the mapping to convert the text)`}},
+		{name: "converted text fits", object: "contacts", mapping: [][2]string{{"email", "email"}, {"seats", "plan:number"}},
+			catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{"contacts": contacts}}},
+		{name: "conversion that never fits", object: "contacts", mapping: [][2]string{{"email", "email"}, {"seats", "plan:date"}},
+			catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{"contacts": contacts}},
+			want:    []string{`mapping seats converts to date, but crm contacts field "seats" holds a number`}},
 		{name: "objects not listed, fields are", object: "anything", mapping: [][2]string{{"emial", "email"}},
 			catalog: &fakeCatalog{fields: map[string][]connector.FieldInfo{"anything": contacts}},
 			want:    []string{`has no field "emial"`}},
@@ -112,7 +117,8 @@ func TestCheckDestinations(t *testing.T) {
 			if tt.mapping != nil {
 				s.Mapping = nil
 				for _, m := range tt.mapping {
-					s.Mapping = append(s.Mapping, config.Mapping{Field: m[0], Column: m[1]})
+					col, typ, _ := strings.Cut(m[1], ":")
+					s.Mapping = append(s.Mapping, config.Mapping{Field: m[0], Column: col, Type: typ})
 				}
 			}
 			b := setup(t, s)

@@ -36,6 +36,7 @@ type field struct {
 	col   int
 	value any
 	tmpl  *template.Template
+	typ   string // the conversion the mapping asks for
 }
 
 // Mapper applies one sync's mapping to rows of a model with known columns.
@@ -68,7 +69,10 @@ func New(sync *config.Sync, columns []string) (*Mapper, error) {
 	used := map[int]bool{}
 	allColumns := false
 	for _, mp := range sync.Mapping {
-		f := field{name: mp.Field}
+		f := field{name: mp.Field, typ: mp.Type}
+		if mp.Type != "" {
+			fmt.Fprintf(fp, "as:%q=%q;", mp.Field, mp.Type)
+		}
 		switch {
 		case mp.Template != "":
 			t, err := template.New(mp.Field).Funcs(Funcs()).Funcs(template.FuncMap{printFunc: text}).
@@ -161,7 +165,8 @@ func (m *Mapper) HashColumns() []int { return m.hashColumns }
 func (m *Mapper) Fingerprint() uint64 { return m.fingerprint }
 
 // Apply maps one row (canonical values, one per model column) into dst,
-// reusing its storage. Only a template can fail, and then only that row.
+// reusing its storage. Only a template or a type conversion can fail, and
+// then only that row.
 func (m *Mapper) Apply(row []any, dst []connector.FieldValue) ([]connector.FieldValue, error) {
 	dst = dst[:0]
 	var data map[string]any
@@ -173,18 +178,26 @@ func (m *Mapper) Apply(row []any, dst []connector.FieldValue) ([]connector.Field
 	}
 	var buf bytes.Buffer
 	for _, f := range m.fields {
+		var v any
 		switch f.kind {
 		case fromColumn:
-			dst = append(dst, connector.FieldValue{Name: f.name, Value: row[f.col]})
+			v = row[f.col]
 		case fromValue:
-			dst = append(dst, connector.FieldValue{Name: f.name, Value: f.value})
+			v = f.value
 		case fromTemplate:
 			buf.Reset()
 			if err := f.tmpl.Execute(&buf, data); err != nil {
 				return dst, fmt.Errorf("mapping %s: %w", f.name, err)
 			}
-			dst = append(dst, connector.FieldValue{Name: f.name, Value: buf.String()})
+			v = buf.String()
 		}
+		if f.typ != "" {
+			var err error
+			if v, err = coerce(v, f.typ); err != nil {
+				return dst, fmt.Errorf("mapping %s: %w", f.name, err)
+			}
+		}
+		dst = append(dst, connector.FieldValue{Name: f.name, Value: v})
 	}
 	return dst, nil
 }

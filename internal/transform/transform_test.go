@@ -2,6 +2,7 @@ package transform_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"encoding/hex"
 	"math"
 	"slices"
@@ -438,6 +439,8 @@ func TestFingerprint(t *testing.T) {
 		{"field added", func(s *config.Sync) { s.Mapping = append(s.Mapping, column("email", "email")) }},
 		{"field removed", func(s *config.Sync) { s.Mapping = s.Mapping[:2] }},
 		{"map all", func(s *config.Sync) { s.Mapping, s.MapAll = nil, true }},
+		{"type added", func(s *config.Sync) { s.Mapping[0].Type = "string" }},
+		{"type of template", func(s *config.Sync) { s.Mapping[2].Type = "integer" }},
 	}
 	seen := map[uint64]string{want: "base"}
 	for _, c := range changes {
@@ -504,4 +507,77 @@ func TestPIINormalisation(t *testing.T) {
 			t.Errorf("normalise %v = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// TestTypeConversions: a mapping's type converts the column's or
+// template's value for the destination field; what cannot be converted
+// fails the row with the value and the type named, never a silent zero.
+func TestTypeConversions(t *testing.T) {
+	ts := time.Date(2024, 3, 1, 12, 30, 0, 500_000_000, time.UTC)
+	tests := []struct {
+		in   any
+		typ  string
+		want any
+		err  string
+	}{
+		{nil, "integer", nil, ""},
+		{int64(7), "string", "7", ""},
+		{value.Decimal("12.5"), "string", "12.5", ""},
+		{ts, "string", "2024-03-01T12:30:00.5Z", ""},
+		{" 42 ", "integer", int64(42), ""},
+		{"42.0", "integer", int64(42), ""},
+		{"42.5", "integer", nil, `cannot convert "42.5" (text) to integer`},
+		{3.0, "integer", int64(3), ""},
+		{3.5, "integer", nil, `cannot convert "3.5" (a number) to integer`},
+		{value.Decimal("10"), "integer", int64(10), ""},
+		{true, "integer", int64(1), ""},
+		{"twelve", "integer", nil, `cannot convert "twelve" (text) to integer`},
+		{"12.50", "number", value.Decimal("12.5"), ""},
+		{"-3", "number", int64(-3), ""},
+		{"1e3", "number", value.Decimal("1000"), ""},
+		{"12 seats", "number", nil, `cannot convert "12 seats" (text) to number`},
+		{3.5, "number", 3.5, ""},
+		{"Yes", "boolean", true, ""},
+		{"f", "boolean", false, ""},
+		{int64(1), "boolean", true, ""},
+		{int64(2), "boolean", nil, `cannot convert "2" (a number) to boolean`},
+		{"maybe", "boolean", nil, `cannot convert "maybe" (text) to boolean`},
+		{ts, "date", value.Date("2024-03-01"), ""},
+		{"2024-03-01 23:59:59", "date", value.Date("2024-03-01"), ""},
+		{"2024-03-01T01:00:00+02:00", "date", value.Date("2024-02-29"), ""}, // the UTC day
+		{"01/03/2024", "date", nil, `cannot convert "01/03/2024" (text) to date`},
+		{value.Date("2024-03-01"), "datetime", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), ""},
+		{"2024-03-01 12:30:00", "datetime", time.Date(2024, 3, 1, 12, 30, 0, 0, time.UTC), ""},
+		{int64(5), "datetime", nil, `cannot convert "5" (a number) to datetime`},
+		{value.Date("2024-03-01"), "epoch_ms", int64(1709251200000), ""},
+		{ts, "epoch_ms", int64(1709296200500), ""},
+		{int64(1709251200000), "epoch_ms", int64(1709251200000), ""},
+		{[]any{"a"}, "integer", nil, `cannot convert "[\"a\"]" (a list) to integer`},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v as %s", tt.in, tt.typ), func(t *testing.T) {
+			m := config.Mapping{Field: "f", Column: "c", Type: tt.typ}
+			mp := mustNew(t, sync(m), []string{"c"})
+			got, err := mp.Apply([]any{tt.in}, nil)
+			if tt.err != "" {
+				if err == nil || err.Error() != "mapping f: "+tt.err {
+					t.Fatalf("got %v, %v; want error %q", got, err, "mapping f: "+tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got[0].Value); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+	t.Run("template", func(t *testing.T) {
+		m := config.Mapping{Field: "seats", Template: "{{ .c }}0", Type: "integer"}
+		got, err := mustNew(t, sync(m), []string{"c"}).Apply([]any{int64(4)}, nil)
+		if err != nil || got[0].Value != int64(40) {
+			t.Fatalf("got %v, %v; want 40 as an integer", got, err)
+		}
+	})
 }

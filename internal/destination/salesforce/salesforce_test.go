@@ -129,8 +129,7 @@ func TestRequestErrors(t *testing.T) {
 		auth      bool
 		code      string
 	}{
-		// TotalRequests: the daily limit, which stops the run (limits_test.go).
-		{403, false, false, "daily API request limit reached"},
+		{403, true, false, "REQUEST_LIMIT_EXCEEDED"},
 		{429, true, false, "ConcurrentPerOrgLongTxn"},
 		{503, true, false, "SERVER_UNAVAILABLE"},
 		{500, true, false, "SERVER_UNAVAILABLE"},
