@@ -324,7 +324,9 @@ func storm(status int) func(t *testing.T, h Harness) {
 func authRevoked(t *testing.T, h Harness) {
 	e := h.Start(t)
 	dst, p, err := tryOpen(t, h, e.BadCredentials, "upsert", "suite-run")
-	if err == nil {
+	if err != nil {
+		t.Logf("refused at open: %v", err)
+	} else {
 		_, err = deliver(t, dst, p, records(h, rows))
 		if err == nil || !connector.IsAuth(err) && !strings.Contains(err.Error(), "authentication") {
 			t.Fatalf("delivery with bad credentials: %v, want an authentication failure that stops the run", err)
@@ -355,6 +357,7 @@ func oversized(t *testing.T, h Harness) {
 	if !errors.As(err, &re) || re.Retryable || re.Auth {
 		t.Fatalf("a batch of %d records over the vendor's limits: %v, want a refusal as a non-retryable request error (the engine then splits it)", len(recs), err)
 	}
+	t.Logf("refused: %v", err)
 	end(t, dst)
 	if held := e.Held(); len(held) != 0 {
 		t.Errorf("the emulator holds %d records of a refused batch", len(held))

@@ -149,6 +149,15 @@ func driverConfig(raw string) (*mysql.Config, error) {
 		return nil, fmt.Errorf("url options: %w", err)
 	}
 	cfg.DBName = db
+	if !u.Query().Has("maxAllowedPacket") {
+		// 0 reads the server's max_allowed_packet at connect, so a
+		// statement over it is refused before it is sent (ErrPktTooLarge,
+		// which classify makes the batch's fault). The driver's own 64 MiB
+		// default lets the server refuse it instead, closing the
+		// connection, which reads as a transient failure: the batch was
+		// retried to exhaustion instead of split.
+		cfg.MaxAllowedPacket = 0
+	}
 	cfg.User = u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
 	cfg.ParseTime = true
@@ -253,6 +262,9 @@ func classify(ctx context.Context, err error) error {
 	var re *connector.RequestError
 	if errors.As(err, &re) || ctx.Err() != nil {
 		return err
+	}
+	if errors.Is(err, mysql.ErrPktTooLarge) {
+		return &connector.RequestError{Message: "the statement is larger than the server's max_allowed_packet; the batch is split"}
 	}
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) {
