@@ -22,6 +22,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [*a]\nsources: {x: {<<: *a}}\n"))
 	f.Add([]byte("syncs: {s: {schedule: \"TZ=\"}}\n"))
+	f.Add([]byte("destinations: {d: {type: webhook, url: x, max_concurrent_syncs: 2}}\nsyncs: {a: {after: [a, b]}, b: {after: a}}\n"))
 	env := map[string]string{"HOOK_SECRET": "hook-secret-value", "BATCH": "10"}
 	lookup := func(name string) (string, bool) {
 		v, ok := env[name]

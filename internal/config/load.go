@@ -52,6 +52,7 @@ func Load(dir string, specs Specs, opts ...Option) (*Project, error) {
 		broken:    map[*yaml.Node]bool{},
 		fromEnv:   map[*yaml.Node]bool{},
 		defs:      map[string]*defSet{},
+		afterAt:   map[string][]node{},
 		budget:    1 << 20,
 	}
 	for _, s := range sections {
@@ -133,6 +134,9 @@ type loader struct {
 	// fromEnv nodes took at least part of their value from ${VAR}.
 	fromEnv map[*yaml.Node]bool
 	defs    map[string]*defSet
+	// afterAt holds where each sync lists its after entries, for the
+	// cycle check that runs once every sync is read.
+	afterAt map[string][]node
 	// budget bounds the work spent expanding aliases and merge keys, which
 	// a small hostile file can otherwise make exponential.
 	budget int
@@ -221,6 +225,7 @@ func (l *loader) load() (*Project, error) {
 			p.Syncs[s.Name] = s
 		}
 	}
+	l.checkAfterCycles(p.Syncs)
 	if err := l.result(p); err != nil {
 		return nil, err
 	}

@@ -192,6 +192,9 @@ func dump(p *Project) string {
 	for _, name := range keys(p.Destinations) {
 		d := p.Destinations[name]
 		w(1, "%s (%s) type=%s", d.Name, d.Pos, d.Type)
+		if d.MaxConcurrentSyncs > 0 {
+			w(2, "max_concurrent_syncs: %d", d.MaxConcurrentSyncs)
+		}
 		dumpSettings(w, d.Settings)
 	}
 	w(0, "models:")
@@ -215,6 +218,9 @@ func dump(p *Project) string {
 		w(2, "object: %q", s.Object)
 		w(2, "identifier: %q", s.Identifier)
 		w(2, "schedule: kind=%s cron=%q every=%s (%s)", s.Schedule.Kind, s.Schedule.Cron, s.Schedule.Every, s.Schedule)
+		if len(s.After) > 0 {
+			w(2, "after: %q", s.After)
+		}
 		w(2, "max_change_pct: %v", s.MaxChangePct)
 		w(2, "max_rejected_pct: %v", s.MaxRejectedPct)
 		if s.MapAll {

@@ -54,7 +54,11 @@ type Destination struct {
 	Name     string
 	Type     string
 	Settings connector.Settings
-	Pos      Pos
+	// MaxConcurrentSyncs bounds how many runs of syncs writing to this
+	// destination `riptide serve` runs at the same time, whichever syncs
+	// they are; 0 means no limit.
+	MaxConcurrentSyncs int
+	Pos                Pos
 }
 
 // Model is a query on a source with a primary key.
@@ -92,6 +96,10 @@ type Sync struct {
 	Mapping  []Mapping
 	MapAll   bool
 	Schedule Schedule
+	// After lists the syncs whose successful runs trigger this one under
+	// `riptide serve`: it is queued once every one of them has succeeded
+	// since its own last run was queued.
+	After []string
 	// MaxChangePct stops a run whose plan adds, changes or removes more
 	// than this share of the snapshot; 0 means no limit.
 	MaxChangePct float64

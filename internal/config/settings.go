@@ -20,12 +20,31 @@ func (l *loader) source(d *def) *Source {
 	return &Source{Name: d.name, Type: spec.Type, Settings: settings, Pos: d.pos()}
 }
 
+// keyMaxConcurrentSyncs is a destination key that belongs to Riptide, not
+// to the connector: how many syncs may write to the destination at once.
+const keyMaxConcurrentSyncs = "max_concurrent_syncs"
+
 func (l *loader) destination(d *def) (*Destination, connector.Spec) {
 	spec, settings, ok := l.connection(d, sectionDestinations, l.specs.Destination, l.specs.DestinationTypes)
 	if !ok {
 		return nil, connector.Spec{}
 	}
-	return &Destination{Name: d.name, Type: spec.Type, Settings: settings, Pos: d.pos()}, spec
+	dst := &Destination{Name: d.name, Type: spec.Type, Settings: settings, Pos: d.pos()}
+	pairs, _ := l.mapping(d.val, sectionDestinations.name+"."+d.name)
+	for _, p := range pairs {
+		if p.key != keyMaxConcurrentSyncs || p.val.isNull() {
+			continue
+		}
+		v := p.val.deref()
+		var n int
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&n) != nil || n < 1 {
+			l.errorAt(v, "%s.%s.%s: expected a positive integer (leave it out for no limit), got %s",
+				sectionDestinations.name, d.name, p.key, describe(v))
+			return nil, connector.Spec{}
+		}
+		dst.MaxConcurrentSyncs = n
+	}
+	return dst, spec
 }
 
 func lookupSpec(f func(string) (connector.Spec, bool), typ string) (connector.Spec, bool) {
@@ -87,8 +106,11 @@ func (l *loader) settings(d *def, sec section, spec connector.Spec, pairs []pair
 	errsBefore := len(l.errs)
 	out := connector.Settings{}
 	given := map[string]bool{}
+	if sec == sectionDestinations {
+		fieldNames = append(fieldNames, keyMaxConcurrentSyncs)
+	}
 	for _, p := range pairs {
-		if p.key == "type" {
+		if p.key == "type" || (sec == sectionDestinations && p.key == keyMaxConcurrentSyncs) {
 			continue
 		}
 		f, ok := spec.Field(p.key)

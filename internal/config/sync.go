@@ -11,7 +11,7 @@ import (
 
 var syncKeys = []string{
 	"model", "destination", "mode", "object", "identifier", "mapping",
-	"schedule", "max_change_pct", "max_rejected_pct",
+	"schedule", "after", "max_change_pct", "max_rejected_pct",
 }
 
 // Guard defaults.
@@ -77,6 +77,8 @@ func (l *loader) sync(d *def, destSpecs map[string]connector.Spec) *Sync {
 				break
 			}
 			s.Schedule = sched
+		case "after":
+			s.After, _ = l.after(p.val, kpath, d.name)
 		case "max_change_pct":
 			s.MaxChangePct = l.percent(p.val, kpath, defaultMaxChangePct)
 		case "max_rejected_pct":
