@@ -10,14 +10,10 @@ package braze
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // Documented limits: /users/track takes 3,000 requests per three seconds
@@ -38,7 +34,7 @@ const (
 
 // Plugin returns the Braze destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -71,14 +67,11 @@ func windows(per3s int) []connector.RateWindow {
 
 // Destination writes one sync's run to Braze user profiles.
 type Destination struct {
-	client     *http.Client
-	base       string
-	key        string
+	*api
 	identifier string
 	aliasLabel string
 	updateOnly bool
 	windows    []connector.RateWindow
-	now        func() time.Time // reads X-RateLimit-Reset against it
 }
 
 // New builds the destination for one sync's run from validated settings.
@@ -87,13 +80,9 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	key := settings.String("api_key")
-	if key == "" {
-		return nil, fmt.Errorf("braze: api_key is required")
-	}
-	base := strings.TrimRight(settings.String("base_url"), "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("braze: base_url %q: want the workspace's REST endpoint, an http or https URL with a host", base)
+	a, err := newAPI(settings, target.Requests)
+	if err != nil {
+		return nil, err
 	}
 	if o := target.Object; o != "" && o != "users" {
 		return nil, fmt.Errorf("braze: sync %s: object must be users (or unset), not %q", target.Sync, o)
@@ -120,18 +109,12 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if per3s <= 0 {
 		return nil, fmt.Errorf("braze: requests_per_3s must be positive")
 	}
-	if settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("braze: timeout must not be negative")
-	}
 	return &Destination{
-		client:     httplog.NewClient(settings.Duration("timeout"), target.Requests),
-		base:       base,
-		key:        key,
+		api:        a,
 		identifier: identifier,
 		aliasLabel: label,
 		updateOnly: target.Mode == "update",
 		windows:    windows(per3s),
-		now:        time.Now,
 	}, nil
 }
 

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 type userAlias struct {
@@ -45,10 +47,36 @@ type response struct {
 
 const maxResponse = 8 << 20
 
+// api is the REST API as the destination and the catalog call it: one
+// HTTP client, the workspace's REST endpoint and the key.
+type api struct {
+	client *http.Client
+	base   string
+	key    string
+	now    func() time.Time // reads X-RateLimit-Reset against it
+}
+
+// newAPI checks the connection settings (api_key, base_url, timeout) and
+// builds the client; log may be nil.
+func newAPI(settings connector.Settings, log connector.RequestLog) (*api, error) {
+	key := settings.String("api_key")
+	if key == "" {
+		return nil, fmt.Errorf("braze: api_key is required")
+	}
+	base := strings.TrimRight(settings.String("base_url"), "/")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("braze: base_url %q: want the workspace's REST endpoint, an http or https URL with a host", base)
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("braze: timeout must not be negative")
+	}
+	return &api{client: httplog.NewClient(settings.Duration("timeout"), log), base: base, key: key, now: time.Now}, nil
+}
+
 // post sends one request to a REST endpoint and decodes a 2xx answer. A
 // non-2xx answer becomes a *connector.RequestError: 401/403 stop the run,
 // 429 and 5xx are retried after Braze's rate-limit headers say.
-func (d *Destination) post(ctx context.Context, path string, body any) (*response, error) {
+func (d *api) post(ctx context.Context, path string, body any) (*response, error) {
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("braze: encode %s request: %w", path, err)
@@ -86,7 +114,7 @@ func (d *Destination) post(ctx context.Context, path string, body any) (*respons
 	return nil, d.requestError(resp, data)
 }
 
-func (d *Destination) requestError(resp *http.Response, data []byte) *connector.RequestError {
+func (d *api) requestError(resp *http.Response, data []byte) *connector.RequestError {
 	msg := strings.TrimSpace(string(data))
 	var e response
 	if json.Unmarshal(data, &e) == nil && e.Message != "" {
@@ -105,7 +133,7 @@ func (d *Destination) requestError(resp *http.Response, data []byte) *connector.
 // retryAfter reads how long Braze asks to wait: X-RateLimit-Retry-After or
 // Retry-After in seconds, else the time until X-RateLimit-Reset (epoch
 // seconds) when the window's requests are spent.
-func (d *Destination) retryAfter(h http.Header) time.Duration {
+func (d *api) retryAfter(h http.Header) time.Duration {
 	for _, name := range []string{"X-RateLimit-Retry-After", "Retry-After"} {
 		if s, err := strconv.Atoi(h.Get(name)); err == nil && s > 0 {
 			return time.Duration(s) * time.Second

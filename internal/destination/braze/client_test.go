@@ -9,7 +9,7 @@ import (
 
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
-	d := &Destination{now: func() time.Time { return now }}
+	d := &api{now: func() time.Time { return now }}
 	reset := fmt.Sprint(now.Add(5 * time.Second).Unix())
 	tests := []struct {
 		name    string

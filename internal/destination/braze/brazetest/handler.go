@@ -32,11 +32,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Invalid API key"})
 		return
 	}
-	if r.Method != http.MethodPost || (r.URL.Path != "/users/track" && r.URL.Path != "/users/delete") {
+	perm := map[string]string{"POST /users/track": "users.track", "POST /users/delete": "users.delete",
+		"GET /custom_attributes": PermissionCustomAttributes}[r.Method+" "+r.URL.Path]
+	if perm == "" {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found: " + r.Method + " " + r.URL.Path})
 		return
 	}
-	if !s.allow(w) {
+	if !s.permitted(perm) {
+		// The emulator's wording: Braze's reference does not quote the
+		// answer to a key lacking the endpoint's permission.
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "The API key does not have access to this endpoint"})
+		return
+	}
+	// The export has its own quota (1,000 an hour, shared with other
+	// export endpoints), not /users/track's: the emulator does not count
+	// it against the limit.
+	if r.URL.Path != "/custom_attributes" && !s.allow(w) {
 		return
 	}
 	if len(s.faults) > 0 {
@@ -50,6 +61,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
+	case "/custom_attributes":
+		s.exportCustomAttributes(w, r)
 	case "/users/track":
 		s.track(w, r)
 	default:
@@ -198,6 +211,7 @@ func (s *Server) apply(obj map[string]json.RawMessage) (string, bool) {
 			continue
 		}
 		s.set(u, k, v)
+		s.learn(k, v)
 	}
 	u.UpdatedAt = s.now().UTC()
 	return "", true

@@ -6,7 +6,11 @@
 // authentication, the 75-object and 50-user request limits, Braze's
 // "success" answers with non-fatal errors naming objects by index, its
 // fatal error bodies, and the /users/track rate limit with 429 answers
-// and X-RateLimit-* headers. It keeps the profiles it holds in memory so
+// and X-RateLimit-* headers, and "Export custom attributes" (GET
+// /custom_attributes, 50 a page, the next page's cursor in the Link
+// header) of the custom attributes set up front or learned from writes,
+// with API key permissions (users.track, users.delete,
+// custom_attributes.get). It keeps the profiles it holds in memory so
 // tests can assert end state. Tests, benchmarks and `riptide emulate
 // braze` use it standalone.
 package brazetest
@@ -77,6 +81,8 @@ type Server struct {
 	faults      []int
 	revoked     bool
 	requests    int
+	customAttrs map[string]CustomAttribute // name → attribute
+	perms       []string                   // nil: every permission
 }
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
@@ -86,6 +92,8 @@ func New(opts ...Option) (*Server, error) {
 		addr:  "127.0.0.1:0",
 		now:   time.Now,
 		users: map[string]*User{},
+
+		customAttrs: map[string]CustomAttribute{},
 	}
 	for _, o := range opts {
 		o(s)

@@ -5,6 +5,7 @@
 package conformance
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,7 +36,12 @@ func TestOfficialClient(t *testing.T) {
 			t.Fatalf("npm ci: %v\n%s", err, out)
 		}
 	}
-	s, err := brazetest.New()
+	// 60 custom attributes: the export's two pages (50 a page).
+	attrs := make([]brazetest.CustomAttribute, 60)
+	for i := range attrs {
+		attrs[i] = brazetest.CustomAttribute{Name: fmt.Sprintf("attr_%02d", i), DataType: "Number", Description: "seeded"}
+	}
+	s, err := brazetest.New(brazetest.WithCustomAttributes(attrs...))
 	if err != nil {
 		t.Fatal(err)
 	}

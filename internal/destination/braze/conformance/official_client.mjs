@@ -1,7 +1,10 @@
 // Drives the braze-api Node.js client against the brazetest emulator for
 // every call the braze destination makes (/users/track and /users/delete),
 // and fails when a response does not match what the client and Braze's
-// reference promise. Run by conformance_test.go with BRAZE_BASE_URL and
+// reference promise. braze-api has no method for the catalog's "Export
+// custom attributes" (GET /custom_attributes), so that call is made with
+// fetch, as Braze's reference describes it: 50 attributes a page, the
+// next page's cursor in the Link header. Run by conformance_test.go with BRAZE_BASE_URL and
 // BRAZE_API_KEY set.
 import assert from "node:assert/strict";
 import { Braze } from "braze-api";
@@ -70,4 +73,24 @@ try {
   assert.equal(e.status, 401);
   assert.match(e.message, /Invalid API key/);
 }
+// Export custom attributes, raw HTTP: the client has no method for it.
+const auth = { Authorization: `Bearer ${process.env.BRAZE_API_KEY}` };
+let res = await fetch(`${process.env.BRAZE_BASE_URL}/custom_attributes`, { headers: auth });
+assert.equal(res.status, 200);
+let page = await res.json();
+assert.equal(page.message, "success");
+assert.equal(page.attributes.length, 50);
+assert.deepEqual(Object.keys(page.attributes[0]).sort(), ["array_length", "data_type", "description", "name", "status", "tag_names"]);
+assert.deepEqual(page.attributes[0], { name: "attr_00", data_type: "Number", status: "Active", description: "seeded", array_length: null, tag_names: [] });
+const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link"));
+assert.ok(next, `no rel="next" link in ${res.headers.get("link")}`);
+res = await fetch(new URL(next[1], process.env.BRAZE_BASE_URL), { headers: auth });
+page = await res.json();
+assert.equal(page.attributes.length, 10);
+assert.equal(page.attributes[9].name, "attr_59");
+assert.match(res.headers.get("link"), /rel="prev"/);
+assert.doesNotMatch(res.headers.get("link"), /rel="next"/);
+res = await fetch(`${process.env.BRAZE_BASE_URL}/custom_attributes`, { headers: { Authorization: "Bearer wrong" } });
+assert.equal(res.status, 401);
+
 console.log("ok");
