@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -82,10 +83,65 @@ func (d *Destination) post(ctx context.Context, action string, body any) (*batch
 	return nil, requestError(resp, data)
 }
 
+// client is the account's API: its base URL and credentials (a private
+// app's token or a public app's OAuth). A sync's Destination and the
+// Catalog share it.
+type client struct {
+	hc    *http.Client
+	base  string
+	token string    // private app
+	oauth *oauthApp // public app
+}
+
+// newClient reads the connection settings: base_url, the credentials and
+// the timeout.
+func newClient(settings connector.Settings, requests connector.RequestLog) (*client, error) {
+	base := strings.TrimRight(settings.String("base_url"), "/")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("hubspot: base_url %q: want an http or https URL with a host", base)
+	}
+	token := settings.String("access_token")
+	app, err := oauthSettings(settings, base)
+	if err != nil {
+		return nil, err
+	}
+	if (token == "") == (app == nil) {
+		return nil, fmt.Errorf("hubspot: set either access_token (private app) or client_id, client_secret and refresh_token (public app), not both and not neither")
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("hubspot: timeout must not be negative")
+	}
+	return &client{hc: httplog.NewClient(settings.Duration("timeout"), requests), base: base, token: token, oauth: app}, nil
+}
+
+// closeIdle releases idle connections.
+func (d *client) closeIdle() {
+	d.hc.CloseIdleConnections()
+	if d.oauth != nil {
+		d.oauth.client.CloseIdleConnections()
+	}
+}
+
+// get sends a GET to path under the base URL and decodes a 200 answer
+// into out; what names the call in errors.
+func (d *client) get(ctx context.Context, path, what string, out any) error {
+	resp, data, err := d.call(ctx, http.MethodGet, d.base+path, nil, what)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("hubspot: %s: %w", what, requestError(resp, data))
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("hubspot: decode %s response: %w", what, err)
+	}
+	return nil
+}
+
 // call sends one API request with the current bearer token and returns
 // the answer whatever its status. With a public app, a 401 for an expired
 // token refreshes the token once and repeats the call.
-func (d *Destination) call(ctx context.Context, method, u string, body []byte, what string) (*http.Response, []byte, error) {
+func (d *client) call(ctx context.Context, method, u string, body []byte, what string) (*http.Response, []byte, error) {
 	for attempt := 0; ; attempt++ {
 		token := d.token
 		if d.oauth != nil {
@@ -107,7 +163,7 @@ func (d *Destination) call(ctx context.Context, method, u string, body []byte, w
 			req.Header.Set("Content-Type", "application/json")
 		}
 		req.Header.Set("User-Agent", "riptide-hubspot")
-		resp, err := d.client.Do(req)
+		resp, err := d.hc.Do(req)
 		if err != nil {
 			return nil, nil, fmt.Errorf("hubspot: %s: %w", what, err)
 		}

@@ -10,13 +10,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 // Documented private-app limits of the Free and Starter tiers; higher tiers
@@ -29,7 +27,7 @@ const (
 
 // Plugin returns the HubSpot destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -72,10 +70,7 @@ var defaultIdentifier = map[string]string{"contacts": "email", "companies": "dom
 
 // Destination writes one sync's run to one HubSpot object.
 type Destination struct {
-	client     *http.Client
-	base       string
-	token      string    // private app
-	oauth      *oauthApp // public app
+	*client
 	object     string
 	identifier string
 	windows    []connector.RateWindow
@@ -87,21 +82,13 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	base := strings.TrimRight(settings.String("base_url"), "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("hubspot: base_url %q: want an http or https URL with a host", base)
-	}
-	token := settings.String("access_token")
-	app, err := oauthSettings(settings, base)
+	c, err := newClient(settings, target.Requests)
 	if err != nil {
 		return nil, err
 	}
-	if (token == "") == (app == nil) {
-		return nil, fmt.Errorf("hubspot: set either access_token (private app) or client_id, client_secret and refresh_token (public app), not both and not neither")
-	}
 	object := target.Object
-	if object == "" || strings.ContainsAny(object, "/?#") {
-		return nil, fmt.Errorf("hubspot: sync %s: object must name a HubSpot object (contacts, companies, deals or a custom object type id), not %q", target.Sync, object)
+	if err := checkObject(object); err != nil {
+		return nil, fmt.Errorf("hubspot: sync %s: %w", target.Sync, err)
 	}
 	var identifier string
 	switch len(target.Identifier) {
@@ -122,18 +109,20 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	if per10s <= 0 || perDay <= 0 {
 		return nil, fmt.Errorf("hubspot: requests_per_10s and requests_per_day must be positive")
 	}
-	if settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("hubspot: timeout must not be negative")
-	}
 	return &Destination{
-		client:     httplog.NewClient(settings.Duration("timeout"), target.Requests),
-		base:       base,
-		token:      token,
-		oauth:      app,
+		client:     c,
 		object:     object,
 		identifier: identifier,
 		windows:    windows(per10s, perDay),
 	}, nil
+}
+
+// checkObject refuses what cannot name an object type in a URL path.
+func checkObject(object string) error {
+	if object == "" || strings.ContainsAny(object, "/?#") {
+		return fmt.Errorf("object must name a HubSpot object (contacts, companies, deals or a custom object type id), not %q", object)
+	}
+	return nil
 }
 
 // RateWindows are the account's quotas as its settings state them; the
@@ -142,10 +131,7 @@ func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
 
 // Close releases idle connections.
 func (d *Destination) Close(context.Context) error {
-	d.client.CloseIdleConnections()
-	if d.oauth != nil {
-		d.oauth.client.CloseIdleConnections()
-	}
+	d.closeIdle()
 	return nil
 }
 

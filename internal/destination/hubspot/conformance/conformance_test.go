@@ -34,7 +34,10 @@ func TestOfficialClient(t *testing.T) {
 			t.Fatalf("npm ci: %v\n%s", err, out)
 		}
 	}
-	s, err := hubspottest.New()
+	s, err := hubspottest.New(hubspottest.WithCustomObject(hubspottest.CustomObject{
+		ID: "2-424242", Name: "invoices", Singular: "Invoice", Plural: "Invoices",
+		Properties: []hubspottest.Property{{Name: "invoice_number", Unique: true}, {Name: "amount", Type: "number"}},
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,24 @@ try {
   assert.equal(e.body.category, "VALIDATION_ERROR");
 }
 
+// The catalog: the schemas API lists the custom objects, the properties
+// API an object's properties (by name, object type id or fully
+// qualified name).
+const schemas = await client.crm.schemas.coreApi.getAll();
+assert.equal(schemas.results.length, 1);
+const inv = schemas.results[0];
+assert.equal(inv.objectTypeId, "2-424242");
+assert.equal(inv.fullyQualifiedName, "p7878787_invoices");
+assert.equal(inv.labels.plural, "Invoices");
+assert.ok(inv.properties.some((p) => p.name === "invoice_number" && p.hasUniqueValue));
+for (const objectType of ["contacts", "0-1"]) {
+  const props = await client.crm.properties.coreApi.getAll(objectType);
+  const email = props.results.find((p) => p.name === "email");
+  assert.ok(email && email.hasUniqueValue && email.modificationMetadata.readOnlyValue === false);
+}
+const invProps = await client.crm.properties.coreApi.getAll(inv.fullyQualifiedName);
+assert.ok(invProps.results.some((p) => p.name === "amount" && p.type === "number"));
+
 const revoked = new hubspot.Client({ accessToken: "wrong", basePath: process.env.HUBSPOT_BASE_URL });
 try {
   await revoked.crm.contacts.batchApi.create({ inputs: [{ properties: { email: "z@example.com" }, associations: [] }] });

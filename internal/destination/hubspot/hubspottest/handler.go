@@ -87,11 +87,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if (r.URL.Path == "/crm-object-schemas/v3/schemas" || r.URL.Path == "/crm/v3/schemas") && r.Method == http.MethodGet {
+		s.schemas(w)
+		return
+	}
 	if object, ok := strings.CutPrefix(r.URL.Path, "/crm/v3/properties/"); ok && r.Method == http.MethodGet {
-		s.properties(w, object)
+		s.properties(w, s.canonical(object))
 		return
 	}
 	object, action, ok := route(r.URL.Path)
+	object = s.canonical(object)
 	if !ok || r.Method != http.MethodPost {
 		s.writeError(w, http.StatusNotFound, apiError{Message: fmt.Sprintf("Unable to infer object type from: %s", r.URL.Path), Category: "OBJECT_NOT_FOUND"})
 		return

@@ -5,8 +5,12 @@
 // 207 Multi-Status partial results, HubSpot's error bodies, and the
 // private-app rate limits with their X-HubSpot-RateLimit-* headers and 429
 // bodies, and the OAuth token endpoint of public apps (refresh_token grant)
-// with short-lived access tokens. It keeps the records it holds in memory so tests can assert end
-// state. Tests, benchmarks and the example project use it standalone.
+// with short-lived access tokens; the properties API
+// (/crm/v3/properties/{objectType}) and the schemas API listing custom
+// objects (/crm-object-schemas/v3/schemas), with object type ids and
+// fully qualified names taken in place of object names. It keeps the
+// records it holds in memory so tests can assert end state. Tests,
+// benchmarks and the example project use it standalone.
 package hubspottest
 
 import (
@@ -60,6 +64,18 @@ func DefaultObjects() map[string][]Property {
 			{Name: "hs_object_id", Unique: true, ReadOnly: true, Type: "number"},
 			{Name: "dealname"}, {Name: "amount"}, {Name: "dealstage"}, {Name: "pipeline"}, {Name: "closedate"},
 		},
+		"tickets": {
+			{Name: "hs_object_id", Unique: true, ReadOnly: true, Type: "number"},
+			{Name: "subject"}, {Name: "content"}, {Name: "hs_pipeline"}, {Name: "hs_pipeline_stage"}, {Name: "hs_ticket_priority"},
+		},
+		"products": {
+			{Name: "hs_object_id", Unique: true, ReadOnly: true, Type: "number"},
+			{Name: "name"}, {Name: "description"}, {Name: "price", Type: "number"}, {Name: "hs_sku"},
+		},
+		"line_items": {
+			{Name: "hs_object_id", Unique: true, ReadOnly: true, Type: "number"},
+			{Name: "name"}, {Name: "quantity", Type: "number"}, {Name: "price", Type: "number"}, {Name: "hs_product_id"},
+		},
 	}
 }
 
@@ -106,6 +122,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	schema  map[string][]Property
+	custom  []CustomObject // listed by the schemas API
 	records map[string]map[string]*Record // object → id → record
 	// index finds records by property value (object → property → value),
 	// so that upserts by a unique property do not scan every record;
