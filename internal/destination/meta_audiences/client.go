@@ -48,29 +48,48 @@ func (d *Destination) users(ctx context.Context, method string, schema []string,
 	// and the run's request logs.
 	form := url.Values{"payload": {string(payload)}, "access_token": {d.token}}
 	path := "/" + d.version + "/" + url.PathEscape(d.audience) + "/users"
-	req, err := http.NewRequestWithContext(ctx, method, d.base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("meta_audiences: build %s users request: %w", method, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", "riptide-meta-audiences")
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("meta_audiences: %s %s: %s", method, path, d.red.String(err.Error()))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("meta_audiences: read %s users response: %w", method, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, d.requestError(resp.StatusCode, body, resp.Header)
-	}
 	var ans usersAnswer
-	if err := json.Unmarshal(body, &ans); err != nil {
-		return nil, fmt.Errorf("meta_audiences: decode %s users response (status %d): %w", method, resp.StatusCode, err)
+	if err := d.do(ctx, method, path, form, &ans); err != nil {
+		return nil, err
 	}
 	return &ans, nil
+}
+
+// do sends one Graph API call and decodes its answer into out. A form
+// (with the token in it) is the body of a POST or DELETE; a GET carries
+// the token as a Bearer Authorization header instead, never in the URL.
+// A refused call becomes a *connector.RequestError.
+func (g *graph) do(ctx context.Context, method, path string, form url.Values, out any) error {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, g.base+path, body)
+	if err != nil {
+		return fmt.Errorf("meta_audiences: build %s %s request: %w", method, path, err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req.Header.Set("Authorization", "Bearer "+g.token)
+	}
+	req.Header.Set("User-Agent", "riptide-meta-audiences")
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("meta_audiences: %s %s: %s", method, path, g.red.String(err.Error()))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("meta_audiences: read %s %s response: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return g.requestError(resp.StatusCode, data, resp.Header)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("meta_audiences: decode %s %s response (status %d): %w", method, path, resp.StatusCode, err)
+	}
+	return nil
 }
 
 // throttleCodes are the Graph API's rate-limit codes: application (4),
@@ -84,13 +103,13 @@ func throttled(code int) bool {
 // more than the status: 190 (invalid token) stops the run, throttling
 // codes, transient errors and 5xx are retried, anything else is the
 // rows' fault.
-func (d *Destination) requestError(status int, body []byte, h http.Header) *connector.RequestError {
-	var g graphError
-	if json.Unmarshal(body, &g) != nil || g.Error.Code == 0 && g.Error.Message == "" {
-		re := connector.ClassifyHTTP(status, []byte(d.red.String(string(body))), d.retryAfter(h))
+func (g *graph) requestError(status int, body []byte, h http.Header) *connector.RequestError {
+	var ge graphError
+	if json.Unmarshal(body, &ge) != nil || ge.Error.Code == 0 && ge.Error.Message == "" {
+		re := connector.ClassifyHTTP(status, []byte(g.red.String(string(body))), g.retryAfter(h))
 		return re
 	}
-	e := g.Error
+	e := ge.Error
 	msg := fmt.Sprintf("%s (code %d", e.Message, e.Code)
 	if e.ErrorSubcode != 0 {
 		msg += fmt.Sprintf(", subcode %d", e.ErrorSubcode)
@@ -98,7 +117,7 @@ func (d *Destination) requestError(status int, body []byte, h http.Header) *conn
 	if e.FBTraceID != "" {
 		msg += ", fbtrace_id " + e.FBTraceID
 	}
-	msg = d.red.String(msg + ")")
+	msg = g.red.String(msg + ")")
 	re := &connector.RequestError{Status: status, Message: msg}
 	switch {
 	case e.Code == 190 || e.Code == 102 || e.Code == 10 || e.Code >= 200 && e.Code <= 299:
@@ -106,7 +125,7 @@ func (d *Destination) requestError(status int, body []byte, h http.Header) *conn
 		re.Auth = true
 	case throttled(e.Code) || e.IsTransient || e.Code == 1 || e.Code == 2 || status >= 500:
 		re.Retryable = true
-		re.RetryAfter = d.retryAfter(h)
+		re.RetryAfter = g.retryAfter(h)
 	}
 	return re
 }
@@ -114,8 +133,8 @@ func (d *Destination) requestError(status int, body []byte, h http.Header) *conn
 // retryAfter reads the wait Meta states: Retry-After when present, else
 // the largest estimated_time_to_regain_access (minutes) of the
 // X-Business-Use-Case-Usage header.
-func (d *Destination) retryAfter(h http.Header) time.Duration {
-	if wait := httplog.RetryAfter(h, d.now()); wait > 0 {
+func (g *graph) retryAfter(h http.Header) time.Duration {
+	if wait := httplog.RetryAfter(h, g.now()); wait > 0 {
 		return wait
 	}
 	var usage map[string][]struct {

@@ -38,7 +38,7 @@ const (
 
 // Plugin returns the Meta Custom Audiences destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -49,9 +49,10 @@ func spec() connector.Spec {
 			{Name: "<audience id>", Identifiers: append([]string(nil), SchemaKeys...), Doc: "The numeric Custom Audience id; identifier: the schema key the model's primary key holds, required for mirror."},
 		},
 		Fields: []connector.Field{
-			{Name: "access_token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A Marketing API access token (system user token with ads_management) allowed to edit the audience; sent in the form body, never in the URL."},
+			{Name: "access_token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A Marketing API access token (system user token with ads_management) allowed to edit the audience; sent in the form body (the catalog's reads send it as a Bearer Authorization header), never in the URL."},
 			{Name: "base_url", Kind: connector.KindString, Default: DefaultBaseURL, Doc: "The Graph API root. Set it for an emulator (riptide's metaaudiencestest) or a proxy."},
 			{Name: "api_version", Kind: connector.KindString, Default: DefaultVersion, Doc: "The Graph API version in the path, like v24.0."},
+			{Name: "ad_account_id", Kind: connector.KindString, Doc: "The ad account id, act_1234… or the bare number, whose custom audiences `riptide discover` and `validate --connect` list; writing does not need it. Without it the audiences are not listed."},
 			{Name: "concurrency", Kind: connector.KindInt, Default: DefaultConcurrency, Doc: "Requests in flight at once."},
 			{Name: "timeout", Kind: connector.KindDuration, Default: 120 * time.Second, Doc: "Time allowed for one request; a request that runs out is retried."},
 		},
@@ -67,25 +68,20 @@ func spec() connector.Spec {
 
 var versionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
 
-// Destination writes one sync's run to a Custom Audience.
-type Destination struct {
-	client   *http.Client
-	base     string
-	version  string
-	token    string
-	audience string
-	schema   []string // mapped schema keys, in mapping order
-	removeBy string   // schema key the model's primary key holds (mirror)
-	red      *redact.Redactor
-	now      func() time.Time
+// graph is the Graph API client the destination and the catalog share:
+// the root, the version, the access token (kept out of URLs and masked in
+// logs and errors) and Meta's error classification.
+type graph struct {
+	client  *http.Client
+	base    string
+	version string
+	token   string
+	red     *redact.Redactor
+	now     func() time.Time
 }
 
-// New builds the destination for one sync's run from validated settings.
-func New(_ context.Context, settings connector.Settings, target connector.Target, _ string) (connector.Destination, error) {
-	return newDestination(settings, target)
-}
-
-func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
+// newGraph reads the settings every Graph API call needs.
+func newGraph(settings connector.Settings, log connector.RequestLog) (*graph, error) {
 	token := settings.String("access_token")
 	if token == "" {
 		return nil, fmt.Errorf("meta_audiences: access_token is required")
@@ -103,6 +99,41 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	}
 	if !versionRE.MatchString(version) {
 		return nil, fmt.Errorf("meta_audiences: api_version %q: want a Graph API version like %s", version, DefaultVersion)
+	}
+	if settings.Int("concurrency") < 0 || settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("meta_audiences: concurrency and timeout must not be negative")
+	}
+	red := redact.New([]string{token})
+	if log != nil {
+		log = redactedLog{log, red}
+	}
+	return &graph{
+		client:  httplog.NewClient(settings.Duration("timeout"), log),
+		base:    base,
+		version: version,
+		token:   token,
+		red:     red,
+		now:     time.Now,
+	}, nil
+}
+
+// Destination writes one sync's run to a Custom Audience.
+type Destination struct {
+	*graph
+	audience string
+	schema   []string // mapped schema keys, in mapping order
+	removeBy string   // schema key the model's primary key holds (mirror)
+}
+
+// New builds the destination for one sync's run from validated settings.
+func New(_ context.Context, settings connector.Settings, target connector.Target, _ string) (connector.Destination, error) {
+	return newDestination(settings, target)
+}
+
+func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
+	g, err := newGraph(settings, target.Requests)
+	if err != nil {
+		return nil, err
 	}
 	if target.Object == "" || strings.Trim(target.Object, "0123456789") != "" {
 		return nil, fmt.Errorf("meta_audiences: sync %s: object must be the numeric Custom Audience id, not %q", target.Sync, target.Object)
@@ -123,25 +154,7 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	default:
 		return nil, fmt.Errorf("meta_audiences: sync %s: identifier must be one schema key, the one the model's primary key holds (e.g. EMAIL or EXTERN_ID), not %v", target.Sync, target.Identifier)
 	}
-	if settings.Int("concurrency") < 0 || settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("meta_audiences: concurrency and timeout must not be negative")
-	}
-	red := redact.New([]string{token})
-	var log connector.RequestLog
-	if target.Requests != nil {
-		log = redactedLog{target.Requests, red}
-	}
-	return &Destination{
-		client:   httplog.NewClient(settings.Duration("timeout"), log),
-		base:     base,
-		version:  version,
-		token:    token,
-		audience: target.Object,
-		schema:   target.Fields,
-		removeBy: removeBy,
-		red:      red,
-		now:      time.Now,
-	}, nil
+	return &Destination{graph: g, audience: target.Object, schema: target.Fields, removeBy: removeBy}, nil
 }
 
 // Close releases idle connections.

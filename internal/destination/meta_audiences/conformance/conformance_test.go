@@ -1,5 +1,6 @@
 // Package conformance proves that the metaaudiencestest emulator speaks the
-// Marketing API's Custom Audience users endpoint: it drives Meta's official
+// Marketing API's Custom Audience users endpoint and the ad account's
+// customaudiences edge: it drives Meta's official
 // Node.js Business SDK (facebook-nodejs-business-sdk, pinned in
 // package-lock.json) against the emulator.
 package conformance
@@ -37,13 +38,17 @@ func TestOfficialClient(t *testing.T) {
 			t.Fatalf("npm ci: %v\n%s", err, out)
 		}
 	}
-	s, err := metaaudiencestest.New()
+	s, err := metaaudiencestest.New(
+		metaaudiencestest.WithAudience("23850000000000002", "Site visitors", "WEBSITE"),
+		metaaudiencestest.WithAudience("23850000000000003", "Newsletter", "CUSTOM"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	cmd := exec.CommandContext(t.Context(), node, "official_client.mjs")
-	cmd.Env = append(os.Environ(), "META_BASE_URL="+s.URL(), "META_TOKEN="+s.Token(), "META_AUDIENCE="+s.Audience())
+	cmd.Env = append(os.Environ(), "META_BASE_URL="+s.URL(), "META_TOKEN="+s.Token(), "META_AUDIENCE="+s.Audience(),
+		"META_AD_ACCOUNT="+s.AdAccount(),
+		"META_WANT_AUDIENCES="+s.Audience()+":Emulator customers:CUSTOM,23850000000000002:Site visitors:WEBSITE,23850000000000003:Newsletter:CUSTOM")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ok") {
 		t.Fatalf("official SDK against the emulator: %v\n%s", err, out)

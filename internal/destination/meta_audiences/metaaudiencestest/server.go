@@ -4,7 +4,13 @@
 // multi-key payload of up to 10,000 rows, the access token as a
 // parameter (form or JSON body, or query), answers with num_received,
 // num_invalid_entries and invalid_entry_samples, and Graph API error
-// bodies. It keeps members in memory so tests can assert end state.
+// bodies; and the ad account's customaudiences edge (GET
+// /{version}/act_{ad_account_id}/customaudiences) with fields (id by
+// default; name, subtype), limit (default 25) and cursor paging
+// (paging.cursors.after, and paging.next as an absolute URL that repeats
+// the access token, as Meta's does). The token is read from the
+// parameters or an Authorization: Bearer/OAuth header. It keeps members in
+// memory so tests can assert end state.
 package metaaudiencestest
 
 import (
@@ -27,13 +33,17 @@ import (
 const (
 	DefaultToken    = "EAAemulatortoken0123456789"
 	DefaultAudience = "23850000000000001"
+	// DefaultAdAccount is the ad account (without act_) holding the
+	// audiences.
+	DefaultAdAccount = "1234567890123456"
 	MaxRows         = 10000
 )
 
 // Server is a running emulator.
 type Server struct {
 	token     string
-	audiences []string
+	account   string
+	audiences []Audience
 	addr      string
 	hs        *httptest.Server
 
@@ -50,17 +60,31 @@ type Option func(*Server)
 // WithAddr makes the emulator listen on addr (default 127.0.0.1:0).
 func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
 
+// Audience is a Custom Audience of the emulator's ad account.
+type Audience struct {
+	ID      string
+	Name    string
+	Subtype string // CUSTOM (a customer list), WEBSITE, LOOKALIKE, …
+}
+
+// WithAudience adds a Custom Audience to the ad account (beyond
+// DefaultAudience, a CUSTOM audience named "Emulator customers").
+func WithAudience(id, name, subtype string) Option {
+	return func(s *Server) { s.audiences = append(s.audiences, Audience{ID: id, Name: name, Subtype: subtype}) }
+}
+
 // WithToken sets the access token the emulator accepts.
 func WithToken(t string) Option { return func(s *Server) { s.token = t } }
 
 // New starts an emulator.
 func New(opts ...Option) (*Server, error) {
-	s := &Server{token: DefaultToken, audiences: []string{DefaultAudience}, addr: "127.0.0.1:0", members: map[string][]map[string]string{}}
+	s := &Server{token: DefaultToken, account: DefaultAdAccount, addr: "127.0.0.1:0", members: map[string][]map[string]string{},
+		audiences: []Audience{{ID: DefaultAudience, Name: "Emulator customers", Subtype: "CUSTOM"}}}
 	for _, o := range opts {
 		o(s)
 	}
 	for _, a := range s.audiences {
-		s.members[a] = nil
+		s.members[a.ID] = nil
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -80,8 +104,11 @@ func (s *Server) URL() string { return s.hs.URL }
 // Token is the access token the emulator accepts.
 func (s *Server) Token() string { return s.token }
 
-// Audience is the Custom Audience id the emulator holds.
-func (s *Server) Audience() string { return s.audiences[0] }
+// Audience is the id of the default Custom Audience.
+func (s *Server) Audience() string { return s.audiences[0].ID }
+
+// AdAccount is the ad account id (without act_) holding the audiences.
+func (s *Server) AdAccount() string { return s.account }
 
 // Close stops the emulator.
 func (s *Server) Close() error { s.hs.Close(); return nil }
@@ -126,7 +153,8 @@ func (s *Server) Has(audience, key, entry string) bool {
 }
 
 var (
-	usersPath = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/([0-9]+)/users$`)
+	usersPath     = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/([0-9]+)/users$`)
+	audiencesPath = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/act_([0-9]+)/customaudiences$`)
 	hexRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	madidRE   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	knownKeys = map[string]bool{"EXTERN_ID": true, "EMAIL": true, "PHONE": true, "GEN": true, "DOBY": true, "DOBM": true, "DOBD": true, "LN": true, "FN": true, "FI": true, "CT": true, "ST": true, "ZIP": true, "COUNTRY": true, "MADID": true}
@@ -193,7 +221,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		graphError(w, 400, "OAuthException", 100, 0, "(#100) The request body could not be parsed")
 		return
 	}
-	if p["access_token"] != s.token || fault == 190 {
+	token := p["access_token"]
+	if h := r.Header.Get("Authorization"); token == "" && h != "" {
+		// Graph takes the token as a Bearer or OAuth authorization too.
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			token = t
+		} else if t, ok := strings.CutPrefix(h, "OAuth "); ok {
+			token = t
+		}
+	}
+	if token != s.token || fault == 190 {
 		graphError(w, 400, "OAuthException", 190, 463, "Error validating access token: The session is invalid.")
 		return
 	}
@@ -208,6 +245,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		graphError(w, 400, "OAuthException", fault, 0, "injected fault")
+		return
+	}
+	if m := audiencesPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
+		s.listAudiences(w, r, m[1], p)
 		return
 	}
 	m := usersPath.FindStringSubmatch(r.URL.Path)
