@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -158,6 +159,7 @@ func (d *Destination) runJob(ctx context.Context, op string, header []string, ro
 	if job.ID == "" {
 		return nil, fmt.Errorf("salesforce: create %s job: the response names no job id", op)
 	}
+	d.quota.spendBulk(len(rows))
 	path := "jobs/ingest/" + job.ID
 	if _, err := d.callRaw(ctx, "PUT", path+"/batches", "text/csv", buf.Bytes()); err != nil {
 		return nil, err
@@ -258,3 +260,52 @@ func indexOf(list []string, s string) int {
 	}
 	return -1
 }
+
+// choose decides how a batch of n records (u upserts, i inserts, del
+// deletes) is written, after checking the org's daily allocations: the
+// first batch bulk would write reads /limits; a batch bulk would write goes
+// through collections instead when api is auto and the remaining Bulk API
+// batches cannot take its jobs; and a batch whose requests the remaining
+// daily API requests cannot cover is refused before anything is sent.
+// Only requests known to be needed are counted: a job's status polls and
+// a delete's record lookups beyond the first are not.
+func (d *Destination) choose(ctx context.Context, n, u, i, del int) (bool, error) {
+	bulk := d.useBulk(n)
+	if bulk {
+		if err := d.readLimits(ctx); err != nil {
+			return false, err
+		}
+		batches := bulkBatches(u) + bulkBatches(i) + bulkBatches(del)
+		if fits, remaining := d.quota.bulkFits(batches); !fits {
+			if d.api == apiAuto {
+				slog.InfoContext(ctx, "salesforce: the daily Bulk API batch allocation cannot take this batch's jobs; writing it through sObject Collections",
+					"object", d.object, "records", n, "bulk_batches_needed", batches, "bulk_batches_remaining", remaining)
+				bulk = false
+			} else {
+				slog.WarnContext(ctx, "salesforce: the daily Bulk API batch allocation looks too low for this batch's jobs; api is bulk, so they are submitted anyway",
+					"object", d.object, "records", n, "bulk_batches_needed", batches, "bulk_batches_remaining", remaining)
+			}
+		}
+	}
+	need := 0
+	if bulk {
+		// create, upload, close and failedResults per job.
+		for _, c := range []int{u, i, del} {
+			if c > 0 {
+				need += 4
+			}
+		}
+	} else {
+		step := maxRecords
+		if d.batchSize <= maxRecords {
+			step = max(n, 1)
+		}
+		need = chunks(u, step) + chunks(i, step)
+	}
+	if del > 0 {
+		need++ // the external ID lookup
+	}
+	return bulk, d.quota.cover(need)
+}
+
+func chunks(n, size int) int { return (n + size - 1) / size }

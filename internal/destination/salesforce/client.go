@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
@@ -41,9 +42,64 @@ func (e apiError) describe() string {
 	return s
 }
 
+// client is the org's API: the OAuth session (signed in on first use,
+// renewed when Salesforce calls it invalid) and the daily allocations the
+// responses report. A sync's Destination and the Catalog share it.
+type client struct {
+	hc       *http.Client
+	loginURL string
+	instance string // the instance_url/base_url setting; "" takes the token's
+	version  string
+	clientID string
+	secret   string
+	refresh  string
+
+	mu    sync.Mutex
+	token string // current access token; "" before the first call
+	base  string // instance URL data calls go to
+
+	quota quota
+}
+
+// newClient reads the connection settings: credentials, URLs, API
+// version and timeout.
+func newClient(settings connector.Settings, requests connector.RequestLog) (*client, error) {
+	c := &client{
+		clientID: settings.String("client_id"),
+		secret:   settings.String("client_secret"),
+		refresh:  settings.String("refresh_token"),
+		version:  settings.String("api_version"),
+	}
+	if c.clientID == "" || c.secret == "" {
+		return nil, fmt.Errorf("salesforce: client_id and client_secret are required")
+	}
+	base := settings.String("base_url")
+	c.loginURL = first(settings.String("login_url"), base, defaultLoginURL)
+	c.instance = first(settings.String("instance_url"), base)
+	for name, u := range map[string]string{"login_url": c.loginURL, "instance_url": c.instance} {
+		if err := checkURL(u); u != "" && err != nil {
+			return nil, fmt.Errorf("salesforce: %s %q: %w", name, u, err)
+		}
+	}
+	c.loginURL, c.instance = strings.TrimRight(c.loginURL, "/"), strings.TrimRight(c.instance, "/")
+	if !apiVersion.MatchString(c.version) {
+		return nil, fmt.Errorf("salesforce: api_version %q: want a version such as 62.0", c.version)
+	}
+	if settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("salesforce: timeout must not be negative")
+	}
+	c.hc = &http.Client{
+		Transport:     httplog.Wrap(http.DefaultTransport, requests),
+		Timeout:       settings.Duration("timeout"),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c.quota.bulkRemaining = -1
+	return c, nil
+}
+
 // session returns the access token and instance URL, signing in on first
 // use.
-func (d *Destination) session(ctx context.Context) (token, base string, err error) {
+func (d *client) session(ctx context.Context) (token, base string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.token == "" {
@@ -56,7 +112,7 @@ func (d *Destination) session(ctx context.Context) (token, base string, err erro
 
 // renew replaces an access token Salesforce called invalid, unless a
 // concurrent Write already did.
-func (d *Destination) renew(ctx context.Context, stale string) error {
+func (d *client) renew(ctx context.Context, stale string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.token != stale {
@@ -66,7 +122,7 @@ func (d *Destination) renew(ctx context.Context, stale string) error {
 }
 
 // signIn asks the token endpoint for an access token; d.mu is held.
-func (d *Destination) signIn(ctx context.Context) error {
+func (d *client) signIn(ctx context.Context) error {
 	form := url.Values{"client_id": {d.clientID}, "client_secret": {d.secret}}
 	if d.refresh != "" {
 		form.Set("grant_type", "refresh_token")
@@ -80,7 +136,7 @@ func (d *Destination) signIn(ctx context.Context) error {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := d.client.Do(req)
+	resp, err := d.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("salesforce: request access token: %w", err)
 	}
@@ -118,7 +174,7 @@ func (d *Destination) signIn(ctx context.Context) error {
 
 // call sends one JSON data request to /services/data/vXX.X/{path} and
 // decodes a 2xx answer into out.
-func (d *Destination) call(ctx context.Context, method, path string, body, out any) error {
+func (d *client) call(ctx context.Context, method, path string, body, out any) error {
 	var buf []byte
 	if body != nil {
 		var err error
@@ -143,8 +199,11 @@ func (d *Destination) call(ctx context.Context, method, path string, body, out a
 // CSV of a Bulk API 2.0 upload) and returns a 2xx answer's body. A 401
 // INVALID_SESSION_ID renews the access token once and repeats the call;
 // other failures become *connector.RequestError.
-func (d *Destination) callRaw(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
+func (d *client) callRaw(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
+		if err := d.quota.stopped(); err != nil {
+			return nil, err
+		}
 		token, base, err := d.session(ctx)
 		if err != nil {
 			return nil, err
@@ -153,8 +212,13 @@ func (d *Destination) callRaw(ctx context.Context, method, path, contentType str
 		if err != nil {
 			return nil, err
 		}
+		d.quota.observe(hdr)
 		if status >= 200 && status < 300 {
 			return data, nil
+		}
+		if isDailyLimit(status, data) {
+			d.quota.markReached()
+			return nil, d.quota.limitError()
 		}
 		re := requestError(status, data, hdr)
 		if status == http.StatusUnauthorized && attempt == 0 {
@@ -167,7 +231,7 @@ func (d *Destination) callRaw(ctx context.Context, method, path, contentType str
 	}
 }
 
-func (d *Destination) send(ctx context.Context, method, u, token, contentType string, body []byte) (int, []byte, http.Header, error) {
+func (d *client) send(ctx context.Context, method, u, token, contentType string, body []byte) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -181,9 +245,9 @@ func (d *Destination) send(ctx context.Context, method, u, token, contentType st
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := d.client.Do(req)
+	resp, err := d.hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("salesforce: %s %s: %w", method, d.object, err)
+		return 0, nil, nil, fmt.Errorf("salesforce: %s %s: %w", method, strings.SplitN(strings.TrimPrefix(u, d.base), "?", 2)[0], err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
@@ -196,9 +260,11 @@ func (d *Destination) send(ctx context.Context, method, u, token, contentType st
 	return resp.StatusCode, data, resp.Header, nil
 }
 
-// requestError classifies a refused request: REQUEST_LIMIT_EXCEEDED comes
-// as 403 but is a quota, so it is retried; 401 and other 403s stop the
-// run; 5xx are retried; other 4xx are the records' fault.
+// requestError classifies a refused request: REQUEST_LIMIT_EXCEEDED
+// comes as 403 (or 429) but is a quota; the daily one never gets here
+// (callRaw stops the run), the others (concurrent long requests) pass and
+// are retried; 401 and other 403s stop the run; 5xx are retried; other
+// 4xx are the records' fault.
 func requestError(status int, data []byte, h http.Header) *connector.RequestError {
 	var errs []apiError
 	msg := strings.TrimSpace(string(data))
@@ -212,11 +278,6 @@ func requestError(status int, data []byte, h http.Header) *connector.RequestErro
 	re := connector.ClassifyHTTP(status, []byte(msg), retryAfter(h))
 	if len(errs) > 0 && errs[0].ErrorCode == "REQUEST_LIMIT_EXCEEDED" {
 		re.Auth, re.Retryable = false, true
-		if re.RetryAfter == 0 && strings.Contains(errs[0].Message, "TotalRequests") {
-			// The rolling day's allocation is spent: waiting the longest
-			// the delivery layer allows gives each attempt its best chance.
-			re.RetryAfter = time.Hour
-		}
 	}
 	return re
 }

@@ -11,15 +11,11 @@ package salesforce
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/connector"
-	"github.com/riptide-data/riptide/internal/destination/httplog"
 )
 
 const (
@@ -29,7 +25,7 @@ const (
 
 // Plugin returns the Salesforce destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -67,13 +63,7 @@ var (
 
 // Destination writes one sync's run to one sObject.
 type Destination struct {
-	client     *http.Client
-	loginURL   string
-	instance   string // the instance_url/base_url setting; "" takes the token's
-	version    string
-	clientID   string
-	secret     string
-	refresh    string
+	*client
 	object     string
 	identifier string
 	windows    []connector.RateWindow
@@ -82,10 +72,6 @@ type Destination struct {
 	bulkThreshold int
 	batchSize     int // the batch_size setting
 	bulkPoll      time.Duration
-
-	mu    sync.Mutex
-	token string // current access token; "" before the first Write
-	base  string // instance URL data calls go to
 }
 
 // New builds the destination for one sync's run from validated settings.
@@ -94,28 +80,11 @@ func New(_ context.Context, settings connector.Settings, target connector.Target
 }
 
 func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	d := &Destination{
-		clientID: settings.String("client_id"),
-		secret:   settings.String("client_secret"),
-		refresh:  settings.String("refresh_token"),
-		version:  settings.String("api_version"),
-		object:   target.Object,
+	c, err := newClient(settings, target.Requests)
+	if err != nil {
+		return nil, err
 	}
-	if d.clientID == "" || d.secret == "" {
-		return nil, fmt.Errorf("salesforce: client_id and client_secret are required")
-	}
-	base := settings.String("base_url")
-	d.loginURL = first(settings.String("login_url"), base, defaultLoginURL)
-	d.instance = first(settings.String("instance_url"), base)
-	for name, u := range map[string]string{"login_url": d.loginURL, "instance_url": d.instance} {
-		if err := checkURL(u); u != "" && err != nil {
-			return nil, fmt.Errorf("salesforce: %s %q: %w", name, u, err)
-		}
-	}
-	d.loginURL, d.instance = strings.TrimRight(d.loginURL, "/"), strings.TrimRight(d.instance, "/")
-	if !apiVersion.MatchString(d.version) {
-		return nil, fmt.Errorf("salesforce: api_version %q: want a version such as 62.0", d.version)
-	}
+	d := &Destination{client: c, object: target.Object}
 	if !apiName.MatchString(d.object) {
 		return nil, fmt.Errorf("salesforce: sync %s: object must be an sObject API name (Contact, Account, Custom__c), not %q", target.Sync, d.object)
 	}
@@ -145,14 +114,6 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	case d.bulkPoll <= 0:
 		return nil, fmt.Errorf("salesforce: bulk_poll_interval must be positive")
 	}
-	if settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("salesforce: timeout must not be negative")
-	}
-	d.client = &http.Client{
-		Transport:     httplog.Wrap(http.DefaultTransport, target.Requests),
-		Timeout:       settings.Duration("timeout"),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	return d, nil
 }
 
@@ -178,7 +139,7 @@ func (d *Destination) RateWindows() []connector.RateWindow { return d.windows }
 
 // Close releases idle connections.
 func (d *Destination) Close(context.Context) error {
-	d.client.CloseIdleConnections()
+	d.hc.CloseIdleConnections()
 	return nil
 }
 

@@ -129,7 +129,8 @@ func TestRequestErrors(t *testing.T) {
 		auth      bool
 		code      string
 	}{
-		{403, true, false, "REQUEST_LIMIT_EXCEEDED"},
+		// TotalRequests: the daily limit, which stops the run (limits_test.go).
+		{403, false, false, "daily API request limit reached"},
 		{429, true, false, "ConcurrentPerOrgLongTxn"},
 		{503, true, false, "SERVER_UNAVAILABLE"},
 		{500, true, false, "SERVER_UNAVAILABLE"},

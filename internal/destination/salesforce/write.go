@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 
@@ -49,9 +50,13 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 			deletes = append(deletes, i)
 		}
 	}
+	bulk, err := d.choose(ctx, len(b.Records), len(upserts), len(inserts), len(deletes))
+	if err != nil {
+		return err
+	}
 	type run func(context.Context, *connector.Batch, []int) (map[int]string, error)
 	upsert, insert, remove := run(d.upsert), run(d.insert), run(d.remove)
-	if d.useBulk(len(b.Records)) {
+	if bulk {
 		upsert, insert, remove = d.bulkUpsert, d.bulkInsert, d.bulkRemove
 	}
 	steps := []struct {
@@ -117,13 +122,27 @@ func (d *Destination) collection(ctx context.Context, method, path string, b *co
 	for n, i := range idx {
 		records[n] = d.sobject(&b.Records[i])
 	}
-	// allOrNone false: Salesforce keeps the valid records and reports the
-	// others one by one, which the engine needs to isolate bad rows.
-	var results []result
-	if err := d.call(ctx, method, path, map[string]any{"allOrNone": false, "records": records}, &results); err != nil {
-		return nil, err
+	// A batch_size over 200 is meant for bulk; a batch of it that the
+	// daily Bulk API allocation sent back here goes 200 records a
+	// request. Otherwise a larger batch is the caller's error, which
+	// Salesforce refuses whole.
+	step := max(len(idx), 1)
+	if d.batchSize > maxRecords {
+		step = maxRecords
 	}
-	return byIndex(results, idx), nil
+	out := map[int]string{}
+	for start := 0; start < len(idx); start += step {
+		end := min(start+step, len(idx))
+		// allOrNone false: Salesforce keeps the valid records and reports
+		// the others one by one, which the engine needs to isolate bad
+		// rows.
+		var results []result
+		if err := d.call(ctx, method, path, map[string]any{"allOrNone": false, "records": records[start:end]}, &results); err != nil {
+			return nil, err
+		}
+		maps.Copy(out, byIndex(results, idx[start:end]))
+	}
+	return out, nil
 }
 
 // byIndex maps results, which come in request order, to batch indexes. A

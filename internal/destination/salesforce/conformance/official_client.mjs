@@ -2,7 +2,9 @@
 // every call the salesforce destination makes: the token endpoint with
 // both grants (refresh_token after an invalid session, client_credentials),
 // sObject Collections upsert by external ID, create and delete, and the
-// SOQL lookup of record Ids by external ID.
+// SOQL lookup of record Ids by external ID, Bulk API 2.0 ingest jobs,
+// Describe Global and sObject Describe, and the limits resource and
+// Sforce-Limit-Info header.
 import assert from 'node:assert/strict';
 import jsforce from 'jsforce';
 
@@ -57,5 +59,24 @@ assert.equal(bulk.successfulResults.length, 1);
 assert.equal(bulk.failedResults.length, 1);
 assert.equal(bulk.failedResults[0].Ext__c, 'b2');
 assert.match(bulk.failedResults[0].sf__Error, /INVALID_EMAIL_ADDRESS/);
+
+// The catalog: Describe Global lists the sObjects, with the createable
+// and updateable flags riptide filters on; sObject Describe their fields.
+const global = await conn.describeGlobal();
+const contact = global.sobjects.find((o) => o.name === 'Contact');
+assert.ok(contact && contact.createable && contact.updateable && contact.custom === false && contact.label === 'Contact');
+const history = global.sobjects.find((o) => o.name === 'ContactHistory');
+assert.ok(history && !history.createable && !history.updateable);
+const described = await conn.sobject('Contact').describe();
+assert.ok(described.fields.some((f) => f.name === 'Ext__c' && f.externalId));
+
+// The daily allocations: jsforce reads Sforce-Limit-Info into
+// conn.limitInfo, and /limits lists DailyApiRequests and
+// DailyBulkApiBatches.
+const limits = await conn.limits();
+assert.ok(limits.DailyApiRequests.Max > 0 && limits.DailyApiRequests.Remaining < limits.DailyApiRequests.Max);
+assert.ok(limits.DailyBulkApiBatches.Remaining < limits.DailyBulkApiBatches.Max, 'the bulk job spent no batch');
+assert.equal(conn.limitInfo.apiUsage.limit, limits.DailyApiRequests.Max);
+assert.equal(conn.limitInfo.apiUsage.used, limits.DailyApiRequests.Max - limits.DailyApiRequests.Remaining);
 
 console.log('ok');

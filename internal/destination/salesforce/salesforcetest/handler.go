@@ -58,8 +58,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if !s.spend(w) {
+		return
+	}
 	rest := m[1]
 	switch {
+	case rest == "limits" && r.Method == http.MethodGet:
+		s.limits(w)
+	case rest == "sobjects" && r.Method == http.MethodGet:
+		s.describeGlobal(w)
 	case rest == "query" && r.Method == http.MethodGet:
 		s.query(w, r.URL.Query().Get("q"))
 	case rest == "jobs/ingest" || strings.HasPrefix(rest, "jobs/ingest/"):

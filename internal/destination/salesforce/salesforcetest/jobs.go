@@ -177,6 +177,7 @@ func (s *Server) process(j *job) {
 		return
 	}
 	j.header, rows = rows[0], rows[1:]
+	s.spendBulk(len(rows))
 	for _, h := range j.header {
 		// Salesforce fails the whole job on a column the sObject lacks.
 		if _, ok := s.field(j.Object, h); !ok {

@@ -1,7 +1,9 @@
 package salesforcetest
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -9,7 +11,8 @@ import (
 // it.
 type Field struct {
 	Name       string `json:"name"`
-	Type       string `json:"type"` // Salesforce's type: string, email, double, picklist, id…
+	Label      string `json:"label"` // the name when empty
+	Type       string `json:"type"`  // Salesforce's type: string, email, double, picklist, id…
 	Createable bool   `json:"createable"`
 	Updateable bool   `json:"updateable"`
 	ExternalID bool   `json:"externalId"`
@@ -47,6 +50,7 @@ func defaultSchema() map[string][]Field {
 	accountName := text("Name", "string")
 	accountName.Nillable = false
 	return map[string][]Field{
+		"ContactHistory": {{Name: "Id", Type: "id"}, {Name: "ContactId", Type: "reference"}, {Name: "Field", Type: "picklist"}, {Name: "CreatedDate", Type: "datetime"}},
 		"Contact": common(text("Email", "email"), text("FirstName", "string"), contactLast,
 			text("Phone", "phone"), text("Birthdate", "date"), text("HasOptedOutOfEmail", "boolean"),
 			text("AccountId", "reference")),
@@ -85,6 +89,48 @@ func (s *Server) field(sobject, name string) (Field, bool) {
 	return Field{}, false
 }
 
+// WithReadOnlyObject adds an sObject the org lists and describes but
+// takes no writes of, as Salesforce's history and share objects.
+func WithReadOnlyObject(sobject string, fields ...Field) Option {
+	return func(s *Server) {
+		WithObject(sobject, fields...)(s)
+		s.readOnly[sobject] = true
+	}
+}
+
+// objectInfo is the part of an sObject's description Describe Global
+// and sObject Describe share.
+func (s *Server) objectInfo(sobject string) map[string]any {
+	writable := !s.readOnly[sobject]
+	return map[string]any{
+		"name": sobject, "label": label(sobject), "labelPlural": label(sobject) + "s",
+		"custom": strings.HasSuffix(sobject, "__c"), "customSetting": false,
+		"createable": writable, "updateable": writable, "deletable": writable,
+		"queryable": true, "retrieveable": true, "searchable": true, "layoutable": writable,
+		"keyPrefix": nil,
+		"urls": map[string]string{
+			"sobject":  "/services/data/v62.0/sobjects/" + sobject,
+			"describe": "/services/data/v62.0/sobjects/" + sobject + "/describe",
+		},
+	}
+}
+
+// label is Salesforce's default label of an API name: Invoice__c is
+// "Invoice".
+func label(name string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(name, "__c"), "_", " ")
+}
+
+// describeGlobal serves Describe Global: every sObject of the org.
+func (s *Server) describeGlobal(w http.ResponseWriter) {
+	names := slices.Sorted(maps.Keys(s.schema))
+	list := make([]map[string]any, len(names))
+	for i, n := range names {
+		list[i] = s.objectInfo(n)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"encoding": "UTF-8", "maxBatchSize": MaxRecords, "sobjects": list})
+}
+
 // describe serves sObject Describe: the sObject's properties and fields.
 func (s *Server) describe(w http.ResponseWriter, sobject string) {
 	fields, ok := s.schema[sobject]
@@ -92,11 +138,19 @@ func (s *Server) describe(w http.ResponseWriter, sobject string) {
 		fail(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"name": sobject, "label": sobject, "custom": strings.HasSuffix(sobject, "__c"),
-		"createable": true, "updateable": true, "deletable": true, "queryable": true,
-		"fields": fields,
-	})
+	out := s.objectInfo(sobject)
+	described := make([]Field, len(fields))
+	for i, f := range fields {
+		if f.Label == "" {
+			f.Label = label(f.Name)
+		}
+		if s.readOnly[sobject] {
+			f.Createable, f.Updateable = false, false
+		}
+		described[i] = f
+	}
+	out["fields"] = described
+	writeJSON(w, http.StatusOK, out)
 }
 
 // checkFields refuses what Salesforce refuses of a write's fields: names
@@ -106,6 +160,9 @@ func (s *Server) describe(w http.ResponseWriter, sobject string) {
 func (s *Server) checkFields(sobject string, fields map[string]any, create bool) *apiError {
 	if _, ok := s.schema[sobject]; !ok {
 		return &apiError{StatusCode: "INVALID_TYPE", Message: "sObject type '" + sobject + "' is not supported.", Fields: []string{}}
+	}
+	if s.readOnly[sobject] {
+		return &apiError{StatusCode: "INVALID_TYPE_FOR_OPERATION", Message: "entity type " + sobject + " does not support this operation", Fields: []string{}}
 	}
 	for name := range fields {
 		f, ok := s.field(sobject, name)

@@ -10,7 +10,10 @@
 // 2.0 ingest jobs (create, CSV upload, close, status, failedResults), and
 // sObject Describe over a per-sObject field schema (defaults for Contact
 // and Account, more with WithObject) that writes are checked against
-// (INVALID_FIELD, INVALID_FIELD_FOR_INSERT_UPDATE). It keeps
+// (INVALID_FIELD, INVALID_FIELD_FOR_INSERT_UPDATE), Describe Global (GET
+// /sobjects), and the org's daily allocations: the Sforce-Limit-Info
+// header on every data response, 403 REQUEST_LIMIT_EXCEEDED once the
+// day's API requests are spent, and GET /limits. It keeps
 // records in memory so tests can assert end state. Tests, benchmarks and
 // `riptide emulate salesforce` use it standalone.
 package salesforcetest
@@ -69,6 +72,12 @@ type Server struct {
 	jobFault string // FailNextJob's message
 
 	schema map[string][]Field // sObject → fields, for describe and writes
+	// readOnly sObjects are listed and described but take no writes
+	// (history objects and the like).
+	readOnly map[string]bool
+
+	apiMax, apiUsed   int // daily API requests
+	bulkMax, bulkUsed int // daily Bulk API batches
 }
 
 // New starts an emulator on 127.0.0.1 (or WithAddr's address).
@@ -81,6 +90,9 @@ func New(opts ...Option) (*Server, error) {
 		records:      map[string]*Record{},
 		tokens:       map[string]bool{},
 		schema:       defaultSchema(),
+		readOnly:     map[string]bool{"ContactHistory": true},
+		apiMax:       DefaultDailyAPIRequests,
+		bulkMax:      DefaultDailyBulkBatches,
 	}
 	for _, o := range opts {
 		o(s)
