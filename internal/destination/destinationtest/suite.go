@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -157,7 +158,17 @@ func tryOpen(t *testing.T, h Harness, settings connector.Settings, mode, runID s
 	p := delivery.FromLimits(h.Plugin.Spec.Limits)
 	p.BatchSize = min(p.BatchSize, 3) // several batches out of a few rows
 	p.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	p.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return dst, p, nil
+}
+
+// testWriter writes the delivery layer's log (retries and why) to the
+// test's log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
 }
 
 // closers holds each open destination's close-once function.
