@@ -45,6 +45,11 @@ type Options struct {
 	FullResync bool
 	// Force overrides the max_change_pct guard.
 	Force bool
+	// RunIDs gives syncs the ID of a run record saved earlier as queued
+	// (by the scheduler, when the run was asked for), so that the record
+	// callers were handed becomes the running and then finished run.
+	// Syncs not listed get a new ID.
+	RunIDs map[string]string
 }
 
 // Observer follows a run's progress (a progress bar, log lines).

@@ -27,6 +27,9 @@ type syncRun struct {
 	hasPrev  bool
 	pk       string
 	finished bool
+	// queued is set when the run record was saved as queued before this
+	// run began (Options.RunIDs).
+	queued bool
 }
 
 func (sr *syncRun) failed() bool { return sr.result.Err != nil }
@@ -55,8 +58,13 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 	runs := make([]*syncRun, 0, len(syncs))
 	for _, s := range syncs {
 		sr := &syncRun{sync: s, pk: strings.Join(model.PrimaryKey, ",")}
+		id, queued := opts.RunIDs[s.Name]
+		if !queued || id == "" {
+			id, queued = newRunID(), false
+		}
+		sr.queued = queued
 		sr.run = &state.Run{
-			ID: newRunID(), Sync: s.Name, Model: model.Name, Destination: s.Destination,
+			ID: id, Sync: s.Name, Model: model.Name, Destination: s.Destination,
 			Status: state.StatusRunning, FullResync: opts.FullResync, StartedAt: time.Now().UTC(),
 		}
 		sr.result = &Result{Sync: s.Name, Run: sr.run}
@@ -140,7 +148,12 @@ func (e *Engine) openSync(ctx context.Context, sr *syncRun, send bool) {
 		sr.result.Err = err
 		return
 	}
-	if err := e.Store.SaveRun(ctx, sr.run); err != nil {
+	save := e.Store.SaveRun
+	if sr.queued {
+		// The record's start time is when it was queued until now.
+		save = e.Store.StartRun
+	}
+	if err := save(ctx, sr.run); err != nil {
 		sr.result.Err = err
 	}
 }
