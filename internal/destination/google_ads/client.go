@@ -46,19 +46,19 @@ type failure struct {
 
 // accessToken returns a valid access token, exchanging the refresh token
 // when none is held or the held one expires within a minute.
-func (d *Destination) accessToken(ctx context.Context) (string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.token != "" && d.now().Before(d.expires.Add(-time.Minute)) {
-		return d.token, nil
+func (c *client) accessToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.now().Before(c.expires.Add(-time.Minute)) {
+		return c.token, nil
 	}
-	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {d.clientID}, "client_secret": {d.secret}, "refresh_token": {d.refresh}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.tokenURL, strings.NewReader(form.Encode()))
+	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {c.clientID}, "client_secret": {c.secret}, "refresh_token": {c.refresh}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", fmt.Errorf("google_ads: build token request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := d.auth.Do(req)
+	resp, err := c.auth.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("google_ads: exchange refresh token: %w", err)
 	}
@@ -75,7 +75,7 @@ func (d *Destination) accessToken(ctx context.Context) (string, error) {
 	}
 	_ = json.Unmarshal(body, &ans)
 	if resp.StatusCode != http.StatusOK || ans.AccessToken == "" {
-		re := connector.ClassifyHTTP(resp.StatusCode, nil, httplog.RetryAfter(resp.Header, d.now()))
+		re := connector.ClassifyHTTP(resp.StatusCode, nil, httplog.RetryAfter(resp.Header, c.now()))
 		re.Message = fmt.Sprintf("authentication failed: token endpoint refused the refresh token: %s %s", ans.Error, ans.Description)
 		// invalid_grant, invalid_client and friends: the credentials are
 		// wrong or revoked; retrying cannot help.
@@ -84,14 +84,14 @@ func (d *Destination) accessToken(ctx context.Context) (string, error) {
 		}
 		return "", re
 	}
-	d.token = ans.AccessToken
-	d.expires = d.now().Add(time.Duration(ans.ExpiresIn) * time.Second)
-	return d.token, nil
+	c.token = ans.AccessToken
+	c.expires = c.now().Add(time.Duration(ans.ExpiresIn) * time.Second)
+	return c.token, nil
 }
 
 // call POSTs a JSON body to an API path and decodes the answer into out.
-func (d *Destination) call(ctx context.Context, path string, in, out any) error {
-	token, err := d.accessToken(ctx)
+func (c *client) call(ctx context.Context, path string, in, out any) error {
+	token, err := c.accessToken(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,17 +99,17 @@ func (d *Destination) call(ctx context.Context, path string, in, out any) error 
 	if err != nil {
 		return fmt.Errorf("google_ads: encode %s: %w", path, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/"+d.version+"/"+path, bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/"+c.version+"/"+path, bytes.NewReader(payload))
 	if err != nil {
 		return fmt.Errorf("google_ads: build %s request: %w", path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("developer-token", d.developer)
-	if d.login != "" {
-		req.Header.Set("login-customer-id", d.login)
+	req.Header.Set("developer-token", c.developer)
+	if c.login != "" {
+		req.Header.Set("login-customer-id", c.login)
 	}
-	resp, err := d.api.Do(req)
+	resp, err := c.api.Do(req)
 	if err != nil {
 		return fmt.Errorf("google_ads: POST %s: %w", path, err)
 	}
@@ -121,11 +121,11 @@ func (d *Destination) call(ctx context.Context, path string, in, out any) error 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if resp.StatusCode == http.StatusUnauthorized {
 			// The token may have been revoked early: fetch a new one next time.
-			d.mu.Lock()
-			d.token = ""
-			d.mu.Unlock()
+			c.mu.Lock()
+			c.token = ""
+			c.mu.Unlock()
 		}
-		return d.requestError(resp.StatusCode, body, resp.Header)
+		return c.requestError(resp.StatusCode, body, resp.Header)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("google_ads: decode %s response (status %d): %w", path, resp.StatusCode, err)
@@ -225,8 +225,8 @@ func (d *Destination) runJob(ctx context.Context, job string) error {
 // says more than the HTTP status: UNAUTHENTICATED and PERMISSION_DENIED
 // stop the run, RESOURCE_EXHAUSTED, UNAVAILABLE and other 5xx are
 // retried, anything else (INVALID_ARGUMENT) is the batch's fault.
-func (d *Destination) requestError(status int, body []byte, h http.Header) *connector.RequestError {
-	wait := httplog.RetryAfter(h, d.now())
+func (c *client) requestError(status int, body []byte, h http.Header) *connector.RequestError {
+	wait := httplog.RetryAfter(h, c.now())
 	var g googleError
 	if json.Unmarshal(body, &g) != nil || g.Error.Status == "" && g.Error.Message == "" {
 		return connector.ClassifyHTTP(status, body, wait)

@@ -45,7 +45,7 @@ const (
 
 // Plugin returns the Google Ads Customer Match destination type.
 func Plugin() connector.DestinationPlugin {
-	return connector.DestinationPlugin{Spec: spec(), New: New}
+	return connector.DestinationPlugin{Spec: spec(), New: New, Catalog: NewCatalog}
 }
 
 func spec() connector.Spec {
@@ -83,8 +83,10 @@ var (
 	userListRE = regexp.MustCompile(`^customers/([0-9]{10})/userLists/[0-9]+$`)
 )
 
-// Destination writes one sync's run to a Customer Match user list.
-type Destination struct {
+// client is the Google Ads API client the destination and the catalog
+// share: OAuth refresh, the developer-token and login-customer-id headers,
+// and google.rpc error classification.
+type client struct {
 	api       *http.Client // logged in the run's request log
 	auth      *http.Client // not logged: the token exchange carries secrets
 	base      string
@@ -92,9 +94,6 @@ type Destination struct {
 	tokenURL  string
 	customer  string
 	login     string
-	userList  string
-	fields    []string
-	removeBy  string // mapping field the model's primary key holds (mirror)
 	clientID  string
 	secret    string
 	refresh   string
@@ -104,6 +103,14 @@ type Destination struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+}
+
+// Destination writes one sync's run to a Customer Match user list.
+type Destination struct {
+	*client
+	userList string
+	fields   []string
+	removeBy string // mapping field the model's primary key holds (mirror)
 }
 
 // New builds the destination for one sync's run from validated settings.
@@ -124,8 +131,10 @@ func checkURL(name, raw, def string) (string, error) {
 
 func digits(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "-", "") }
 
-func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
-	d := &Destination{
+// newClient reads the settings every API call needs: credentials, the
+// account, the endpoints and the version.
+func newClient(settings connector.Settings, log connector.RequestLog) (*client, error) {
+	c := &client{
 		clientID:  settings.String("client_id"),
 		secret:    settings.String("client_secret"),
 		refresh:   settings.String("refresh_token"),
@@ -135,28 +144,42 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 		version:   settings.String("api_version"),
 		now:       time.Now,
 	}
-	if d.clientID == "" || d.secret == "" || d.refresh == "" || d.developer == "" {
+	if c.clientID == "" || c.secret == "" || c.refresh == "" || c.developer == "" {
 		return nil, fmt.Errorf("google_ads: client_id, client_secret, refresh_token and developer_token are required")
 	}
-	if len(d.customer) != 10 || strings.Trim(d.customer, "0123456789") != "" {
+	if len(c.customer) != 10 || strings.Trim(c.customer, "0123456789") != "" {
 		return nil, fmt.Errorf("google_ads: customer_id %q: want the 10-digit account id", settings.String("customer_id"))
 	}
-	if d.login != "" && (len(d.login) != 10 || strings.Trim(d.login, "0123456789") != "") {
+	if c.login != "" && (len(c.login) != 10 || strings.Trim(c.login, "0123456789") != "") {
 		return nil, fmt.Errorf("google_ads: login_customer_id %q: want a 10-digit manager account id", settings.String("login_customer_id"))
 	}
 	var err error
-	if d.base, err = checkURL("base_url", settings.String("base_url"), DefaultBaseURL); err != nil {
+	if c.base, err = checkURL("base_url", settings.String("base_url"), DefaultBaseURL); err != nil {
 		return nil, err
 	}
-	if d.tokenURL, err = checkURL("token_url", settings.String("token_url"), DefaultTokenURL); err != nil {
+	if c.tokenURL, err = checkURL("token_url", settings.String("token_url"), DefaultTokenURL); err != nil {
 		return nil, err
 	}
-	if d.version == "" {
-		d.version = DefaultVersion
+	if c.version == "" {
+		c.version = DefaultVersion
 	}
-	if !versionRE.MatchString(d.version) {
-		return nil, fmt.Errorf("google_ads: api_version %q: want a version like %s", d.version, DefaultVersion)
+	if !versionRE.MatchString(c.version) {
+		return nil, fmt.Errorf("google_ads: api_version %q: want a version like %s", c.version, DefaultVersion)
 	}
+	if settings.Int("concurrency") < 0 || settings.Duration("timeout") < 0 {
+		return nil, fmt.Errorf("google_ads: concurrency and timeout must not be negative")
+	}
+	c.api = httplog.NewClient(settings.Duration("timeout"), log)
+	c.auth = httplog.NewClient(settings.Duration("timeout"), nil)
+	return c, nil
+}
+
+func newDestination(settings connector.Settings, target connector.Target) (*Destination, error) {
+	c, err := newClient(settings, target.Requests)
+	if err != nil {
+		return nil, err
+	}
+	d := &Destination{client: c}
 	m := userListRE.FindStringSubmatch(target.Object)
 	if m == nil {
 		return nil, fmt.Errorf("google_ads: sync %s: object must be a user list resource name like customers/1234567890/userLists/111, not %q", target.Sync, target.Object)
@@ -181,17 +204,16 @@ func newDestination(settings connector.Settings, target connector.Target) (*Dest
 	default:
 		return nil, fmt.Errorf("google_ads: sync %s: identifier must be the field the model's primary key holds, one of %s, not %v", target.Sync, strings.Join(keyFields, ", "), target.Identifier)
 	}
-	if settings.Int("concurrency") < 0 || settings.Duration("timeout") < 0 {
-		return nil, fmt.Errorf("google_ads: concurrency and timeout must not be negative")
-	}
-	d.api = httplog.NewClient(settings.Duration("timeout"), target.Requests)
-	d.auth = httplog.NewClient(settings.Duration("timeout"), nil)
 	return d, nil
 }
 
 // Close releases idle connections.
 func (d *Destination) Close(context.Context) error {
-	d.api.CloseIdleConnections()
-	d.auth.CloseIdleConnections()
+	d.closeIdle()
 	return nil
+}
+
+func (c *client) closeIdle() {
+	c.api.CloseIdleConnections()
+	c.auth.CloseIdleConnections()
 }

@@ -95,7 +95,7 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func TestRequestErrorClassification(t *testing.T) {
-	d := &Destination{now: time.Now}
+	d := &client{now: time.Now}
 	body := func(code int, status string) []byte {
 		return []byte(`{"error":{"code":` + strconv.Itoa(code) + `,"message":"m","status":"` + status + `","details":[{"@type":"type.googleapis.com/google.ads.googleads.v19.errors.GoogleAdsFailure","errors":[{"errorCode":{"quotaError":"X"},"message":"inner"}],"requestId":"r1"}]}}`)
 	}

@@ -26,7 +26,7 @@ func (s *Server) create(w http.ResponseWriter, version, customer string, body []
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.lists[in.Job.Metadata.UserList]; !ok || !strings.HasPrefix(in.Job.Metadata.UserList, "customers/"+customer+"/") {
+	if info, ok := s.listInfo[in.Job.Metadata.UserList]; !ok || info.Type != "CRM_BASED" || !strings.HasPrefix(in.Job.Metadata.UserList, "customers/"+customer+"/") {
 		rpcError(w, 400, "INVALID_ARGUMENT", version, "Request contains an invalid argument.", fieldError{ErrorCode: map[string]string{"offlineUserDataJobError": "INVALID_USER_LIST_ID"}, Message: "The user list " + in.Job.Metadata.UserList + " is not a Customer Match list of customer " + customer + "."})
 		return
 	}

@@ -1,13 +1,18 @@
 // Package googleadstest is an emulator of the Google Ads API's REST
 // OfflineUserDataJobService for Customer Match, written from Google's
 // public reference: the OAuth 2.0 token endpoint (refresh_token grant),
-// offlineUserDataJobs:create for a CUSTOMER_MATCH_USER_LIST job,
-// :addOperations with create and remove operations of user identifiers
-// (partial failure: malformed identifiers refused by operation index in a
-// GoogleAdsFailure; more than 100,000 identifiers refuse the request), and
-// :run, which applies the job to the user list's members. Errors are
-// google.rpc.Status bodies with GoogleAdsFailure details. It keeps jobs
-// and members in memory so tests can assert end state.
+// offlineUserDataJobs:create for a CUSTOMER_MATCH_USER_LIST job of a
+// CRM_BASED list, :addOperations with create and remove operations of user
+// identifiers (partial failure: malformed identifiers refused by operation
+// index in a GoogleAdsFailure; more than 100,000 identifiers refuse the
+// request), and :run, which applies the job to the user list's members;
+// and GoogleAdsService.Search (googleAds:search) answering GAQL queries of
+// user_list fields (resource_name, id, name, type) with an optional
+// user_list.type filter, in pages chained by nextPageToken (pageSize is
+// refused, as Google does; other queries are refused with QueryError
+// codes). Errors are google.rpc.Status bodies with GoogleAdsFailure
+// details. It keeps jobs and members in memory so tests can assert end
+// state.
 package googleadstest
 
 import (
@@ -61,9 +66,13 @@ type Server struct {
 	addr string
 	hs   *httptest.Server
 
+	pageSize int
+	infos    []UserList // in creation order
+
 	mu       sync.Mutex
 	tokens   map[string]bool
 	lists    map[string][]map[string]string // user list → members (identifier kind → value)
+	listInfo map[string]UserList            // resource name → list
 	jobs     map[string]*job
 	faults   []int
 	requests int
@@ -76,13 +85,40 @@ type Option func(*Server)
 // WithAddr makes the emulator listen on addr (default 127.0.0.1:0).
 func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
 
-// New starts an emulator holding one user list, UserList().
+// UserList is a user list of the emulator's customer.
+type UserList struct {
+	ResourceName string
+	Name         string
+	Type         string // CRM_BASED (Customer Match), RULE_BASED, LOGICAL, …
+}
+
+// DefaultPageSize is the rows per search page, fixed by Google.
+const DefaultPageSize = 10000
+
+// WithUserList adds a user list of the emulator's customer beyond
+// UserList(); only CRM_BASED lists take Customer Match jobs.
+func WithUserList(id, name, typ string) Option {
+	return func(s *Server) {
+		s.infos = append(s.infos, UserList{ResourceName: "customers/" + CustomerID + "/userLists/" + id, Name: name, Type: typ})
+	}
+}
+
+// WithPageSize sets the rows per search page (Google's is fixed at
+// 10,000), so tests can page through a few lists.
+func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
+
+// New starts an emulator holding one CRM_BASED user list, UserList()
+// ("Emulator customers"), and those added WithUserList.
 func New(opts ...Option) (*Server, error) {
-	s := &Server{addr: "127.0.0.1:0", tokens: map[string]bool{}, lists: map[string][]map[string]string{}, jobs: map[string]*job{}}
+	s := &Server{addr: "127.0.0.1:0", pageSize: DefaultPageSize, tokens: map[string]bool{}, lists: map[string][]map[string]string{}, listInfo: map[string]UserList{}, jobs: map[string]*job{}}
+	s.infos = []UserList{{ResourceName: s.UserList(), Name: "Emulator customers", Type: "CRM_BASED"}}
 	for _, o := range opts {
 		o(s)
 	}
-	s.lists[s.UserList()] = nil
+	for _, l := range s.infos {
+		s.lists[l.ResourceName] = nil
+		s.listInfo[l.ResourceName] = l
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return nil, fmt.Errorf("google ads emulator: listen on %s: %w", s.addr, err)
@@ -148,6 +184,7 @@ func (s *Server) Jobs() []Job {
 }
 
 var (
+	searchPath = regexp.MustCompile(`^/v[0-9]+/customers/([0-9]{10})/googleAds:search$`)
 	createPath = regexp.MustCompile(`^/v[0-9]+/customers/([0-9]{10})/offlineUserDataJobs:create$`)
 	jobPath    = regexp.MustCompile(`^/v[0-9]+/(customers/([0-9]{10})/offlineUserDataJobs/[0-9]+):(addOperations|run)$`)
 	sha256RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -250,6 +287,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 512<<20))
 	if err != nil {
 		rpcError(w, 400, "INVALID_ARGUMENT", version, "The request body could not be read.")
+		return
+	}
+	if m := searchPath.FindStringSubmatch(r.URL.Path); m != nil {
+		s.search(w, version, m[1], body)
 		return
 	}
 	if m := createPath.FindStringSubmatch(r.URL.Path); m != nil {

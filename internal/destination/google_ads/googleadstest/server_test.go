@@ -21,9 +21,9 @@ type client struct {
 	token string
 }
 
-func newClient(t *testing.T) *client {
+func newClient(t *testing.T, opts ...Option) *client {
 	t.Helper()
-	s, err := New()
+	s, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,5 +155,92 @@ func TestTokenRefusesWrongRefreshToken(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	if resp.StatusCode != 400 || out["error"] != "invalid_grant" {
 		t.Fatalf("%d %v, want 400 invalid_grant", resp.StatusCode, out)
+	}
+}
+
+// TestSearchUserLists sends GoogleAdsService.Search requests shaped as the
+// REST reference's: {"query", "pageToken"} in, {"results": [{"userList":
+// {…}}], "fieldMask", "nextPageToken"} out.
+func TestSearchUserLists(t *testing.T) {
+	c := newClient(t, WithUserList("222", "Newsletter", "CRM_BASED"), WithUserList("333", "Visitors", "RULE_BASED"),
+		WithUserList("444", "Buyers", "CRM_BASED"), WithPageSize(2))
+	path := "customers/" + CustomerID + "/googleAds:search"
+	query := "SELECT user_list.resource_name, user_list.name, user_list.type FROM user_list WHERE user_list.type = 'CRM_BASED'"
+	var names []string
+	token := ""
+	pages := 0
+	for {
+		body, _ := json.Marshal(map[string]string{"query": query, "pageToken": token})
+		st, out := c.post(path, string(body))
+		if st != 200 || out["fieldMask"] != "userList.resourceName,userList.name,userList.type" {
+			t.Fatalf("search: %d %v", st, out)
+		}
+		pages++
+		rows, _ := out["results"].([]any)
+		for _, r := range rows {
+			ul := r.(map[string]any)["userList"].(map[string]any)
+			if ul["type"] != "CRM_BASED" {
+				t.Errorf("a %v list answered a CRM_BASED query", ul["type"])
+			}
+			names = append(names, ul["resourceName"].(string)+"="+ul["name"].(string))
+		}
+		next, _ := out["nextPageToken"].(string)
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	want := []string{c.s.UserList() + "=Emulator customers", "customers/" + CustomerID + "/userLists/222=Newsletter", "customers/" + CustomerID + "/userLists/444=Buyers"}
+	if pages != 2 || strings.Join(names, ";") != strings.Join(want, ";") {
+		t.Errorf("%d pages %v, want 2 pages %v", pages, names, want)
+	}
+	// Without the filter every list is answered, with only the fields
+	// selected.
+	st, out := c.post(path, `{"query":"SELECT user_list.id FROM user_list"}`)
+	rows, _ := out["results"].([]any)
+	if st != 200 || len(rows) != 2 || len(rows[0].(map[string]any)["userList"].(map[string]any)) != 1 {
+		t.Errorf("unfiltered search: %d %v", st, out)
+	}
+}
+
+func TestSearchRefusals(t *testing.T) {
+	tests := []struct {
+		name, path, body string
+		status           int
+		code             string
+	}{
+		{"another resource", "", `{"query":"SELECT campaign.id FROM campaign"}`, 400, `"queryError":"BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"`},
+		{"unknown field", "", `{"query":"SELECT user_list.size_for_search FROM user_list"}`, 400, `"queryError":"UNRECOGNIZED_FIELD"`},
+		{"bad enum", "", `{"query":"SELECT user_list.name FROM user_list WHERE user_list.type = 'CRM'"}`, 400, `"queryError":"BAD_ENUM_CONSTANT"`},
+		{"other condition", "", `{"query":"SELECT user_list.name FROM user_list WHERE user_list.name LIKE '%a%'"}`, 400, `"queryError":"QUERY_ERROR"`},
+		{"not GAQL", "", `{"query":"user lists please"}`, 400, `"queryError":"QUERY_ERROR"`},
+		{"empty query", "", `{"query":""}`, 400, `"queryError":"EXPECTED_SELECT"`},
+		{"page size", "", `{"query":"SELECT user_list.name FROM user_list","pageSize":10}`, 400, `"requestError":"PAGE_SIZE_NOT_SUPPORTED"`},
+		{"bad page token", "", `{"query":"SELECT user_list.name FROM user_list","pageToken":"nope"}`, 400, `"requestError":"INVALID_PAGE_TOKEN"`},
+		{"another customer", "customers/9999999999/googleAds:search", `{"query":"SELECT user_list.name FROM user_list"}`, 403, `"authorizationError":"USER_PERMISSION_DENIED"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t)
+			path := tt.path
+			if path == "" {
+				path = "customers/" + CustomerID + "/googleAds:search"
+			}
+			st, out := c.post(path, tt.body)
+			raw, _ := json.Marshal(out)
+			if st != tt.status || !strings.Contains(string(raw), tt.code) || !strings.Contains(string(raw), "GoogleAdsFailure") {
+				t.Errorf("%d %s, want %d with %s in a GoogleAdsFailure", st, raw, tt.status, tt.code)
+			}
+		})
+	}
+}
+
+func TestJobsTakeCRMBasedListsOnly(t *testing.T) {
+	c := newClient(t, WithUserList("333", "Visitors", "RULE_BASED"))
+	st, out := c.post("customers/"+CustomerID+"/offlineUserDataJobs:create",
+		`{"job":{"type":"CUSTOMER_MATCH_USER_LIST","customerMatchUserListMetadata":{"userList":"customers/`+CustomerID+`/userLists/333"}}}`)
+	raw, _ := json.Marshal(out)
+	if st != 400 || !strings.Contains(string(raw), "INVALID_USER_LIST_ID") {
+		t.Errorf("a job for a RULE_BASED list: %d %s, want 400 INVALID_USER_LIST_ID", st, raw)
 	}
 }
