@@ -247,7 +247,7 @@ func (d *client) send(ctx context.Context, method, u, token, contentType string,
 	}
 	resp, err := d.hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("salesforce: %s %s: %w", method, strings.SplitN(strings.TrimPrefix(u, d.base), "?", 2)[0], err)
+		return 0, nil, nil, fmt.Errorf("salesforce: %s %s: %w", method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
