@@ -46,7 +46,7 @@ func spec() connector.Spec {
 			{Name: "<channel id or #name>", Doc: "A channel ID (C0123456789) or name (#signups); required. No identifier: a message matches nothing."},
 		},
 		Fields: []connector.Field{
-			{Name: "token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A bot token (xoxb-…) with the chat:write scope, sent as a Bearer token. The bot must be a member of the channel."},
+			{Name: "token", Kind: connector.KindString, Required: true, Secret: true, Doc: "A bot token (xoxb-…) with the chat:write scope, sent as a Bearer token. The bot must be a member of the channel. Listing channels (riptide discover, validate --connect) also needs channels:read and groups:read."},
 			{Name: "base_url", Kind: connector.KindString, Default: "https://slack.com", Doc: "The Web API's base URL; methods are posted to {base_url}/api/<method>. Change it for a proxy or an emulator (riptide's slacktest)."},
 			{Name: "digest", Kind: connector.KindBool, Default: false, Doc: "Post one message per batch listing its rows (one line per row: the row's text) instead of one message per row. Needs batch_size."},
 			{Name: "batch_size", Kind: connector.KindInt, Doc: fmt.Sprintf("Digest mode only: rows listed per digest message, 2 to %d. Without digest each row is its own message and batch_size must be unset or 1.", MaxDigestRows)},
