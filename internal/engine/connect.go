@@ -76,6 +76,8 @@ func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problem
 		case err != nil:
 			problems = append(problems, Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: list %s objects: %s", s.Name, dcfg.Type, e.Redactor.Error(err))})
 			continue
+		case s.Object == "":
+			// The destination's default object: New accepted it.
 		default:
 			if p, ok := checkObject(s, dcfg, objects); !ok {
 				problems = append(problems, p)

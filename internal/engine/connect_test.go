@@ -86,6 +86,7 @@ func TestCheckDestinations(t *testing.T) {
 		{name: "fits", object: "contacts", catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{"contacts": contacts}}},
 		{name: "alias", object: "0-1", catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{"0-1": contacts}}},
 		{name: "case-insensitive", object: "account__C", catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{"account__C": {{Name: "email"}, {Name: "plan"}}}}},
+		{name: "unset object is the default one", object: "", catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{"": contacts}}},
 		{name: "unknown object", object: "contact", catalog: &fakeCatalog{objects: objects, fields: map[string][]connector.FieldInfo{}},
 			want: []string{`sync s: crm destination crm has no object "contact" (did you mean "contacts"?)`}},
 		{name: "unknown and read-only fields", object: "contacts", mapping: [][2]string{{"emial", "email"}, {"created", "plan"}},

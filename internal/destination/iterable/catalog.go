@@ -46,10 +46,8 @@ func (c *Catalog) Objects(ctx context.Context) ([]connector.ObjectInfo, error) {
 	if err := c.api.do(ctx, http.MethodGet, "/api/lists", nil, &out); err != nil {
 		return nil, fmt.Errorf("iterable: list lists: %w", err)
 	}
-	// A sync that leaves object unset writes users (see New), and
-	// validate --connect compares the unset object as "", so "" is an
-	// alias too.
-	objects := []connector.ObjectInfo{{Name: "users", Label: "Users", Aliases: []string{"user", ""}}}
+	// A sync that leaves object unset writes users (see New).
+	objects := []connector.ObjectInfo{{Name: "users", Label: "Users", Aliases: []string{"user"}}}
 	for _, l := range out.Lists {
 		if l.ListType != "" && l.ListType != "Standard" {
 			continue

@@ -27,11 +27,11 @@ func TestCatalogObjects(t *testing.T) {
 		lists []iterabletest.List
 		want  []connector.ObjectInfo
 	}{
-		{name: "no lists", want: []connector.ObjectInfo{{Name: "users", Label: "Users", Aliases: []string{"user", ""}}}},
+		{name: "no lists", want: []connector.ObjectInfo{{Name: "users", Label: "Users", Aliases: []string{"user"}}}},
 		{name: "static and dynamic lists", lists: []iterabletest.List{
 			{ID: 12, Name: "Newsletter"}, {ID: 7, Name: "Engaged", Type: "Dynamic"}, {ID: 3}, {ID: 9, Name: "Do not mail", Type: "Suppression"},
 		}, want: []connector.ObjectInfo{
-			{Name: "users", Label: "Users", Aliases: []string{"user", ""}},
+			{Name: "users", Label: "Users", Aliases: []string{"user"}},
 			{Name: "list:12", Label: "Newsletter"},
 			{Name: "list:3", Label: "List 3"},
 		}},
