@@ -123,9 +123,13 @@ func (e *RowErrors) Error() string {
 // Retryable, stops the run when Auth, and otherwise splits the batch to
 // isolate the records at fault.
 type RequestError struct {
-	Status     int           // HTTP status or 0
-	Retryable  bool          // 429, 5xx, timeouts
-	Auth       bool          // 401/403: retrying cannot help
+	Status    int  // HTTP status or 0
+	Retryable bool // 429, 5xx, timeouts
+	Auth      bool // 401/403: retrying cannot help
+	// Quota is set when a quota that resets later (a daily request
+	// limit) is used up: the vendor will refuse every request until then,
+	// so the run stops sending and its rows wait for a later run.
+	Quota      bool
 	RetryAfter time.Duration // the server's own wait, if it said one
 	Message    string        // the destination's own message (start of body)
 }

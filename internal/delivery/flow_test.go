@@ -66,6 +66,19 @@ func TestDeliverStopsEarly(t *testing.T) {
 			wantRequests: 2,
 		},
 		{
+			name:   "quota used up",
+			policy: Policy{BatchSize: 2},
+			script: func(_ context.Context, n int, _ *connector.Batch) error {
+				if n == 3 {
+					return &connector.RequestError{Status: 403, Quota: true, Message: "daily API request limit reached (15000/15000)"}
+				}
+				return nil
+			},
+			wantErr:      "batch 3: the destination's quota is used up: status 403: daily API request limit reached (15000/15000)",
+			wantSeqs:     []int{1, 2},
+			wantRequests: 3, // neither retried nor split
+		},
+		{
 			name:         "onResult error",
 			policy:       Policy{BatchSize: 3},
 			onResult:     func(r Result) error { return commitErr },

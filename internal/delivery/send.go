@@ -84,6 +84,8 @@ func (d *deliverer) send(ctx context.Context, seq int, part string, records []co
 			return nil
 		case isReq && reqErr.Auth:
 			return fmt.Errorf("batch %d: authentication failed: %w", seq, reqErr)
+		case isReq && reqErr.Quota:
+			return fmt.Errorf("batch %d: the destination's quota is used up: %w", seq, reqErr)
 		case isReq && !reqErr.Retryable:
 			if len(records) == 1 {
 				o.fail(offset, reqErr.Error())

@@ -90,7 +90,7 @@ func (q *quota) usage() string {
 func (q *quota) limitError() *connector.RequestError {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return &connector.RequestError{Status: http.StatusForbidden,
+	return &connector.RequestError{Status: http.StatusForbidden, Quota: true,
 		Message: "salesforce: daily API request limit reached " + q.usage() + "; nothing more is sent this run"}
 }
 
@@ -122,7 +122,7 @@ func (q *quota) cover(need int) error {
 		return nil
 	}
 	if q.used >= q.max {
-		return &connector.RequestError{Status: http.StatusForbidden,
+		return &connector.RequestError{Status: http.StatusForbidden, Quota: true,
 			Message: "salesforce: daily API request limit reached " + q.usage() + "; nothing more is sent this run"}
 	}
 	return &connector.RequestError{Status: http.StatusForbidden,
