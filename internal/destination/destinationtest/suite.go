@@ -87,9 +87,12 @@ var Scenarios = []string{"first sync", "update", "delete", "row refused", "429 s
 // Run runs every scenario for a destination.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	for name := range h.Skip {
+	for name, why := range h.Skip {
 		if !slices.Contains(Scenarios, name) {
 			t.Fatalf("harness skips %q, which is not a scenario (%s)", name, strings.Join(Scenarios, ", "))
+		}
+		if why == "" {
+			t.Fatalf("harness skips %q without saying why", name)
 		}
 	}
 	scenarios := []struct {
@@ -296,6 +299,9 @@ func deleteRows(t *testing.T, h Harness) {
 }
 
 func rowRefused(t *testing.T, h Harness) {
+	if h.Bad == nil {
+		t.Fatal("the harness builds no Bad record: give one the destination refuses, or declare \"row refused\" in Skip with the reason")
+	}
 	e := h.Start(t)
 	dst, p := open(t, h, e.Settings, "upsert")
 	recs := records(h, rows)
@@ -315,6 +321,9 @@ func rowRefused(t *testing.T, h Harness) {
 func storm(status int) func(t *testing.T, h Harness) {
 	return func(t *testing.T, h Harness) {
 		e := h.Start(t)
+		if e.FailNext == nil {
+			t.Fatalf("the harness cannot inject failures: give FailNext, or declare the storm scenarios in Skip with the reason")
+		}
 		dst, p := open(t, h, e.Settings, "upsert")
 		e.FailNext(status, status, status)
 		failed, err := deliver(t, dst, p, records(h, rows))
@@ -334,6 +343,9 @@ func storm(status int) func(t *testing.T, h Harness) {
 // anything; otherwise the first batch's refusal stops the delivery.
 func authRevoked(t *testing.T, h Harness) {
 	e := h.Start(t)
+	if e.BadCredentials == nil {
+		t.Fatal("the harness gives no BadCredentials: give settings with a wrong secret, or declare \"auth revoked\" in Skip with the reason")
+	}
 	dst, p, err := tryOpen(t, h, e.BadCredentials, "upsert", "suite-run")
 	if err != nil {
 		t.Logf("refused at open: %v", err)
