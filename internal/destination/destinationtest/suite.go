@@ -37,6 +37,11 @@ type Emulator struct {
 	// BadSecret is the wrong secret inside BadCredentials (in a URL, say),
 	// which no error may show; "" when there is nothing to look for.
 	BadSecret string
+	// Refusal is what the error of a destination that checks its
+	// credentials when it opens must say on BadCredentials: the server's
+	// own words (WRONGPASS, Access denied …), so a run failing to reach
+	// the server does not pass for one refused by it.
+	Refusal string
 	// FailNext makes the emulator answer the next requests with these
 	// statuses (429 with its rate-limit headers, 5xx). A system without
 	// HTTP statuses fails its next requests the way it fails transiently
@@ -349,6 +354,9 @@ func authRevoked(t *testing.T, h Harness) {
 	dst, p, err := tryOpen(t, h, e.BadCredentials, "upsert", "suite-run")
 	if err != nil {
 		t.Logf("refused at open: %v", err)
+		if e.Refusal == "" || !strings.Contains(err.Error(), e.Refusal) {
+			t.Errorf("open with bad credentials: %v; want the server's refusal (the harness's Refusal: %q)", err, e.Refusal)
+		}
 	} else {
 		_, err = deliver(t, dst, p, records(h, rows))
 		if err == nil || !connector.IsAuth(err) && !strings.Contains(err.Error(), "authentication") {

@@ -45,6 +45,7 @@ func TestAcceptanceSuite(t *testing.T) {
 				Settings:       settings(password),
 				BadCredentials: settings(wrong),
 				BadSecret:      wrong,
+				Refusal:        "SASL_AUTHENTICATION_FAILED",
 				FailNext: func(statuses ...int) {
 					code := kerr.NotLeaderForPartition.Code
 					if statuses[0] == 429 {

@@ -60,6 +60,7 @@ func TestAcceptanceSuite(t *testing.T) {
 				Settings:       connector.Settings{"url": good.String()},
 				BadCredentials: connector.Settings{"url": bad.String()},
 				BadSecret:      wrong,
+				Refusal:        "Access denied for user",
 				FailNext: func(statuses ...int) {
 					if statuses[0] == 429 {
 						locks.hold(t, len(statuses))

@@ -57,6 +57,7 @@ func TestAcceptanceSuite(t *testing.T) {
 			return destinationtest.Emulator{
 				Settings:       connector.Settings{"url": u.String()},
 				BadCredentials: connector.Settings{"url": bad.String()},
+				Refusal:        `role "riptide_suite_no_such_role" does not exist`,
 				FailNext: func(statuses ...int) {
 					if statuses[0] == 429 {
 						locks.hold(t, len(statuses))

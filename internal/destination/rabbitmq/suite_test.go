@@ -29,6 +29,7 @@ func TestAcceptanceSuite(t *testing.T) {
 				Settings:       connector.Settings{"url": url("guest"), "routing_key": q},
 				BadCredentials: connector.Settings{"url": url(wrong), "routing_key": q},
 				BadSecret:      wrong,
+				Refusal:        "username or password not allowed",
 				FailNext:       func(statuses ...int) { proxy.Cut(len(statuses)) },
 				Injected:       proxy.Failures,
 				// The queue read to its end, folded by key into what is

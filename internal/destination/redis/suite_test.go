@@ -41,6 +41,7 @@ func TestAcceptanceSuite(t *testing.T) {
 				Settings:       connector.Settings{"url": url(password), "key_prefix": prefix},
 				BadCredentials: connector.Settings{"url": url(wrong), "key_prefix": prefix},
 				BadSecret:      wrong,
+				Refusal:        "WRONGPASS",
 				FailNext:       func(statuses ...int) { proxy.Cut(len(statuses)) },
 				Injected:       proxy.Failures,
 				Held: func() map[string]bool {
