@@ -55,3 +55,45 @@ func TestE2EEmulate(t *testing.T) {
 		t.Errorf("summary:\n%s", rest.String())
 	}
 }
+
+// TestE2EEmulateObjects: an emulator whose syncs name an account's object
+// (a Meta audience) says which objects it holds, and `discover` against it
+// lists the same.
+func TestE2EEmulateObjects(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(riptideBin(t), "emulate", "meta_audiences", "--addr", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	lines := map[string]string{}
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "Ctrl-C") {
+		k, v, _ := strings.Cut(sc.Text(), ": ")
+		lines[k] = v
+	}
+	_, url, _ := strings.Cut(lines["meta_audiences emulator listening"], "base_url ")
+	audience, what, _ := strings.Cut(lines["object"], " ")
+	if url == "" || lines["token"] == "" || !strings.Contains(what, "ad account 1234567890123456") {
+		t.Fatalf("the emulator's first lines: %q", lines)
+	}
+	p := newProj(t, `
+sources:
+  warehouse: {type: duckdb, path: ":memory:"}
+destinations:
+  meta: {type: meta_audiences, access_token: "${META_TOKEN}", base_url: "${META_URL}", ad_account_id: "1234567890123456"}
+models:
+  m: {source: warehouse, primary_key: id, sql: "select 1 as id"}
+`)
+	p.env = []string{"META_TOKEN=" + lines["token"], "META_URL=" + url}
+	r := p.riptide("discover", "meta")
+	if r.code != 0 || !strings.Contains(r.stdout, audience) {
+		t.Errorf("discover: exit %d, want audience %s listed\n%s%s", r.code, audience, r.stdout, r.stderr)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+}

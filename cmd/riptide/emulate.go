@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,13 +35,20 @@ func newEmulateCmd(g *globalFlags) *cobra.Command {
 			}
 			defer run.Stop()
 			if g.json {
-				if err := writeJSON(os.Stdout, map[string]string{"destination": args[0], "base_url": run.BaseURL, "token": run.Token}); err != nil {
+				out := map[string]any{"destination": args[0], "base_url": run.BaseURL, "token": run.Token}
+				if run.Objects != nil {
+					out["objects"] = run.Objects
+				}
+				if err := writeJSON(os.Stdout, out); err != nil {
 					return err
 				}
 			} else {
 				fmt.Printf("%s emulator listening: base_url %s\n", args[0], run.BaseURL)
 				if run.Token != "" {
 					fmt.Printf("token: %s\n", run.Token)
+				}
+				for _, name := range slices.Sorted(maps.Keys(run.Objects)) {
+					fmt.Printf("object: %s (%s)\n", name, run.Objects[name])
 				}
 				fmt.Println("Ctrl-C stops it.")
 			}

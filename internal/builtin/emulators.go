@@ -31,6 +31,9 @@ type Emulator struct {
 type RunningEmulator struct {
 	BaseURL string
 	Token   string // empty when the API takes none
+	// Objects are what a sync's object may name on this emulator (an
+	// audience, a list), with what it is.
+	Objects map[string]string
 	Summary func() string
 	Stop    func()
 }
@@ -40,7 +43,7 @@ type RunningEmulator struct {
 func emulator[S interface {
 	URL() string
 	Close() error
-}](start func(addr string) (S, error), token func(S) string, summary func(S) string) Emulator {
+}](start func(addr string) (S, error), token func(S) string, summary func(S) string, objects ...func(S) (string, string)) Emulator {
 	return Emulator{Start: func(addr string) (*RunningEmulator, error) {
 		s, err := start(addr)
 		if err != nil {
@@ -49,6 +52,13 @@ func emulator[S interface {
 		re := &RunningEmulator{BaseURL: s.URL(), Summary: func() string { return summary(s) }, Stop: func() { s.Close() }}
 		if token != nil {
 			re.Token = token(s)
+		}
+		for _, o := range objects {
+			if re.Objects == nil {
+				re.Objects = map[string]string{}
+			}
+			name, what := o(s)
+			re.Objects[name] = what
 		}
 		return re, nil
 	}}
@@ -96,7 +106,8 @@ func Emulators() map[string]Emulator {
 			func(*googleadstest.Server) string { return googleadstest.RefreshToken },
 			func(s *googleadstest.Server) string {
 				return fmt.Sprintf("%d requests, %d jobs, %d members in user list %s", s.Requests(), len(s.Jobs()), len(s.Members(s.UserList())), s.UserList())
-			}),
+			},
+			func(s *googleadstest.Server) (string, string) { return s.UserList(), "Customer Match user list" }),
 		"meta_audiences": emulator(
 			func(a string) (*metaaudiencestest.Server, error) {
 				return metaaudiencestest.New(metaaudiencestest.WithAddr(a))
@@ -104,13 +115,17 @@ func Emulators() map[string]Emulator {
 			(*metaaudiencestest.Server).Token,
 			func(s *metaaudiencestest.Server) string {
 				return fmt.Sprintf("%d requests, %d members in audience %s", s.Requests(), len(s.Members(s.Audience())), s.Audience())
+			},
+			func(s *metaaudiencestest.Server) (string, string) {
+				return s.Audience(), "custom audience of ad account " + metaaudiencestest.DefaultAdAccount + " (ad_account_id)"
 			}),
 		"mailchimp": emulator(
 			func(a string) (*mailchimptest.Server, error) { return mailchimptest.New(mailchimptest.WithAddr(a)) },
 			(*mailchimptest.Server).APIKey,
 			func(s *mailchimptest.Server) string {
 				return fmt.Sprintf("%d requests, %d members in list %s", s.Requests(), len(s.Active(s.ListID())), s.ListID())
-			}),
+			},
+			func(s *mailchimptest.Server) (string, string) { return s.ListID(), "audience (list)" }),
 		// The token is client_id:client_secret:refresh_token, the settings
 		// to give.
 		"salesforce": emulator(

@@ -48,11 +48,3 @@ type Catalog interface {
 // CatalogFactory connects a Catalog from a destination's settings (the
 // same settings its syncs use; no sync is involved).
 type CatalogFactory func(ctx context.Context, settings Settings, dir string) (Catalog, error)
-
-// Discoverer is implemented by destinations whose API lists an object's
-// fields; `riptide validate --connect` checks mappings against it.
-//
-// Deprecated: being replaced by DestinationPlugin.Catalog.
-type Discoverer interface {
-	Fields(ctx context.Context, object string) ([]FieldInfo, error)
-}

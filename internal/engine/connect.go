@@ -60,8 +60,8 @@ func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problem
 			problems = append(problems, Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: destination %s: %s", s.Name, dcfg.Name, e.Redactor.Error(err))})
 			continue
 		}
-		cat, err := e.catalog(ctx, plugin, dcfg, dst)
 		dst.Close(ctx)
+		cat, err := e.catalog(ctx, plugin, dcfg)
 		if err != nil {
 			problems = append(problems, Problem{Pos: s.Pos, Message: fmt.Sprintf("sync %s: destination %s: %s", s.Name, dcfg.Name, e.Redactor.Error(err))})
 			continue
@@ -108,21 +108,11 @@ func (e *Engine) CheckDestinations(ctx context.Context, syncs []string) (problem
 
 // catalog connects the destination's catalog: nil when its vendor has no
 // schema API.
-func (e *Engine) catalog(ctx context.Context, plugin connector.DestinationPlugin, dcfg *config.Destination, dst connector.Destination) (connector.Catalog, error) {
-	if plugin.Catalog != nil {
-		return plugin.Catalog(ctx, dcfg.Settings, e.Project.Dir)
+func (e *Engine) catalog(ctx context.Context, plugin connector.DestinationPlugin, dcfg *config.Destination) (connector.Catalog, error) {
+	if plugin.Catalog == nil {
+		return nil, nil
 	}
-	if disc, ok := dst.(connector.Discoverer); ok {
-		return discovererCatalog{disc}, nil
-	}
-	return nil, nil
-}
-
-// discovererCatalog serves destinations not yet moved to a Catalog.
-type discovererCatalog struct{ connector.Discoverer }
-
-func (discovererCatalog) Objects(context.Context) ([]connector.ObjectInfo, error) {
-	return nil, connector.ErrNotListed
+	return plugin.Catalog(ctx, dcfg.Settings, e.Project.Dir)
 }
 
 // checkObject reports a sync whose object the destination account does

@@ -45,7 +45,7 @@ func spec() connector.Spec {
 			{Name: "users", Identifiers: []string{IDExternal, IDEmail, IDAlias}, DefaultIdentifier: IDExternal, Doc: "The default and only object; user_alias takes its label from alias_label."},
 		},
 		Fields: []connector.Field{
-			{Name: "api_key", Kind: connector.KindString, Required: true, Secret: true, Doc: "A REST API key with the users.track permission (and users.delete for mirror), sent as Authorization: Bearer."},
+			{Name: "api_key", Kind: connector.KindString, Required: true, Secret: true, Doc: "A REST API key with the users.track permission (and users.delete for mirror; custom_attributes.get for validate --connect and discover), sent as Authorization: Bearer."},
 			{Name: "base_url", Kind: connector.KindString, Required: true, Doc: "The workspace's REST endpoint, e.g. https://rest.iad-01.braze.com (or an emulator: riptide's brazetest)."},
 			{Name: "alias_label", Kind: connector.KindString, Doc: "The alias_label of the user aliases when a sync's identifier is user_alias; the mapped user_alias field is the alias_name."},
 			{Name: "requests_per_3s", Kind: connector.KindInt, Default: DefaultPer3s, Doc: "Requests per three seconds: Braze's /users/track default is 3000; set what your workspace was granted."},
