@@ -44,8 +44,8 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.05, 2.5, 12), // 50ms to ~3h
 		}, []string{"sync", "status"}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "riptide_destination_request_duration_seconds",
-			Help: "Latency of requests destinations made, by host and status code (\"error\" when no response came).",
+			Name:    "riptide_destination_request_duration_seconds",
+			Help:    "Latency of requests destinations made, by host and status code (\"error\" when no response came).",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"host", "code"}),
 		waits: prometheus.NewCounter(prometheus.CounterOpts{

@@ -30,8 +30,9 @@ type Scheduler interface {
 	// Next is when the sync runs next on its schedule; ok is false for a
 	// sync that only runs when triggered.
 	Next(sync string) (next time.Time, ok bool)
-	// Reload makes the scheduler follow a re-read project.
-	Reload(p *config.Project)
+	// Reload makes the scheduler follow a re-read project; on error it
+	// keeps the one it had.
+	Reload(ctx context.Context, p *config.Project) error
 	// QueueDepth is how many runs wait to start.
 	QueueDepth() int
 	// Running reports whether the scheduler is taking work.
@@ -77,9 +78,10 @@ type Server struct {
 	metrics *Metrics
 	logger  *slog.Logger
 
-	mu       sync.RWMutex
-	project  *config.Project
-	redactor *redact.Redactor
+	reloading sync.Mutex
+	mu        sync.RWMutex
+	project   *config.Project
+	redactor  *redact.Redactor
 }
 
 // New returns a server for cfg.
@@ -122,18 +124,30 @@ func (s *Server) redact() *redact.Redactor {
 
 // Reload re-reads the project. A project that fails to load leaves the
 // running one in place, and the error (with file:line:col) is returned.
-func (s *Server) Reload() (*config.Project, error) {
+func (s *Server) Reload(ctx context.Context) (*config.Project, error) {
+	// One reload at a time (SIGHUP and the API may race), so that the
+	// scheduler and the API end on the same project.
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
 	p, err := s.cfg.Load()
 	if err != nil {
+		return nil, &configError{err}
+	}
+	if err := s.cfg.Scheduler.Reload(ctx, p); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	s.project = p
 	s.redactor = redact.New(p.Secrets)
 	s.mu.Unlock()
-	s.cfg.Scheduler.Reload(p)
 	return p, nil
 }
+
+// configError is a project that failed to load.
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
 
 // HTTPServer returns an http.Server for the API on addr, with timeouts
 // that keep slow or idle clients from holding connections: reading headers
@@ -288,7 +302,14 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.Reload()
+	p, err := s.Reload(r.Context())
+	var ce *configError
+	if errors.Is(err, ErrNotAccepting) {
+		return apiErr(http.StatusServiceUnavailable, codeUnavailable, "%s", s.redact().Error(err))
+	}
+	if err != nil && !errors.As(err, &ce) {
+		return err
+	}
 	if err != nil {
 		return apiErr(http.StatusUnprocessableEntity, codeInvalidConfig, "%s", s.redact().Error(fmt.Errorf("the project did not reload, the previous configuration stays in use: %w", err)))
 	}

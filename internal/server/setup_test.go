@@ -86,9 +86,17 @@ func (f *fakeScheduler) Next(sync string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (f *fakeScheduler) Reload(*config.Project) { f.mu.Lock(); f.reloads++; f.mu.Unlock() }
-func (f *fakeScheduler) QueueDepth() int        { f.mu.Lock(); defer f.mu.Unlock(); return f.depth }
-func (f *fakeScheduler) Running() bool          { f.mu.Lock(); defer f.mu.Unlock(); return !f.stopped }
+func (f *fakeScheduler) Reload(ctx context.Context, p *config.Project) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return fmt.Errorf("reload: %w", ErrNotAccepting)
+	}
+	f.reloads++
+	return nil
+}
+func (f *fakeScheduler) QueueDepth() int { f.mu.Lock(); defer f.mu.Unlock(); return f.depth }
+func (f *fakeScheduler) Running() bool   { f.mu.Lock(); defer f.mu.Unlock(); return !f.stopped }
 
 type bundle struct {
 	srv    *Server
