@@ -2,8 +2,8 @@ package transform_test
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"slices"
 	"strings"

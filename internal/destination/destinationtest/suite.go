@@ -84,6 +84,11 @@ type Harness struct {
 	// that cannot apply to the destination, each with the reason the
 	// suite prints when skipping it.
 	Skip map[string]string
+	// RetryWait, when set, is how long the delivery layer really waits
+	// between attempts (otherwise not at all): for clients that reconnect
+	// in the background on their own clock (NATS), so a scenario does not
+	// depend on how fast the retries come.
+	RetryWait time.Duration
 }
 
 // Scenarios names the suite's scenarios, in the order they run.
@@ -165,7 +170,17 @@ func tryOpen(t *testing.T, h Harness, settings connector.Settings, mode, runID s
 	t.Cleanup(func() { closeOnce(); closers.Delete(dst) })
 	p := delivery.FromLimits(h.Plugin.Spec.Limits)
 	p.BatchSize = min(p.BatchSize, 3) // several batches out of a few rows
-	p.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	p.Sleep = func(ctx context.Context, _ time.Duration) error {
+		if h.RetryWait == 0 {
+			return ctx.Err()
+		}
+		select {
+		case <-time.After(h.RetryWait):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	p.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return dst, p, nil
 }

@@ -56,7 +56,7 @@ func TestCatalogFields(t *testing.T) {
 		{"signed_up_at", connector.FieldInfo{Name: "signed_up_at", Type: "date", Label: "signed_up_at"}},
 		{"owner_id", connector.FieldInfo{Name: "owner_id", Type: "integer", Label: "owner_id"}},
 		{"created_at", connector.FieldInfo{Name: "created_at", Type: "date", Label: "created_at", ReadOnly: true}},
-		{"plan", connector.FieldInfo{Name: "plan", Type: "string", Label: "plan"}},                    // custom, by its mapping name
+		{"plan", connector.FieldInfo{Name: "plan", Type: "string", Label: "plan"}},                              // custom, by its mapping name
 		{"lifetime_value", connector.FieldInfo{Name: "lifetime_value", Type: "float", Label: "lifetime_value"}}, // custom
 		{"paid_subscriber", connector.FieldInfo{Name: "paid_subscriber", Type: "boolean", Label: "paid_subscriber"}},
 	}

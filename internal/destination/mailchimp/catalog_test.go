@@ -78,7 +78,7 @@ func TestCatalogFields(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		fields   []mailchimptest.MergeField // nil: the emulator's defaults
+		fields   []mailchimptest.MergeField     // nil: the emulator's defaults
 		want     map[string]connector.FieldInfo // a subset of the answer
 		count    int
 		requests int

@@ -44,6 +44,8 @@ func TestAcceptanceSuite(t *testing.T) {
 		Record: func(i int) connector.Record { return rec(id(i), "pro") },
 		Bad:    func(int) connector.Record { return rec("bad", strings.Repeat("x", 1024)) },
 		ID:     id,
+		// The client reconnects about 2 s after a broken connection.
+		RetryWait: time.Second,
 		Skip: map[string]string{
 			"429 storm":       "nats: JetStream has no throttling answer to a publisher; the 5xx scenario breaks connections",
 			"auth revoked":    "nats: the local server runs without authentication, and nats-server is not a module dependency to start one with it in-process",

@@ -122,7 +122,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	schema  map[string][]Property
-	custom  []CustomObject // listed by the schemas API
+	custom  []CustomObject                // listed by the schemas API
 	records map[string]map[string]*Record // object → id → record
 	// index finds records by property value (object → property → value),
 	// so that upserts by a unique property do not scan every record;

@@ -13,7 +13,9 @@ import (
 // audienceFields are the Custom Audience fields the emulator answers.
 var audienceFields = map[string]bool{"id": true, "name": true, "subtype": true}
 
-func cursor(i int) string { return base64.StdEncoding.EncodeToString([]byte("audience:" + strconv.Itoa(i))) }
+func cursor(i int) string {
+	return base64.StdEncoding.EncodeToString([]byte("audience:" + strconv.Itoa(i)))
+}
 
 // listAudiences is GET /{version}/act_{id}/customaudiences.
 func (s *Server) listAudiences(w http.ResponseWriter, r *http.Request, account string, p map[string]string) {

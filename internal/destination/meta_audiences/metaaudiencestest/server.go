@@ -36,7 +36,7 @@ const (
 	// DefaultAdAccount is the ad account (without act_) holding the
 	// audiences.
 	DefaultAdAccount = "1234567890123456"
-	MaxRows         = 10000
+	MaxRows          = 10000
 )
 
 // Server is a running emulator.
@@ -155,9 +155,9 @@ func (s *Server) Has(audience, key, entry string) bool {
 var (
 	usersPath     = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/([0-9]+)/users$`)
 	audiencesPath = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/act_([0-9]+)/customaudiences$`)
-	hexRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	madidRE   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	knownKeys = map[string]bool{"EXTERN_ID": true, "EMAIL": true, "PHONE": true, "GEN": true, "DOBY": true, "DOBM": true, "DOBD": true, "LN": true, "FN": true, "FI": true, "CT": true, "ST": true, "ZIP": true, "COUNTRY": true, "MADID": true}
+	hexRE         = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	madidRE       = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	knownKeys     = map[string]bool{"EXTERN_ID": true, "EMAIL": true, "PHONE": true, "GEN": true, "DOBY": true, "DOBM": true, "DOBD": true, "LN": true, "FN": true, "FI": true, "CT": true, "ST": true, "ZIP": true, "COUNTRY": true, "MADID": true}
 	// matchKeys identify a member on their own.
 	matchKeys = []string{"EXTERN_ID", "EMAIL", "PHONE", "MADID"}
 )
