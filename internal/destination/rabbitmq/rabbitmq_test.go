@@ -12,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/redact"
 	"github.com/riptide-data/riptide/internal/value"
 )
 
@@ -175,6 +176,49 @@ func TestNewErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "wr0ng-pw") {
 				t.Errorf("error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+// TestFailureClassification: a channel closed by the broker for what was
+// published (406, a message over max_message_size) is the batch's fault,
+// split until the record stands alone; refused access stops the run; a
+// broken connection is retried.
+func TestFailureClassification(t *testing.T) {
+	d := &Destination{redactor: redact.New(nil)}
+	b := &connector.Batch{Seq: 4}
+	reason := &amqp.Error{Code: amqp.PreconditionFailed, Reason: "PRECONDITION_FAILED - message size 2048 is larger than configured max size 1024", Server: true}
+	tests := []struct {
+		name      string
+		closed    *amqp.Error // the broker's close reason, if any
+		err       error
+		retryable bool // a plain error: the batch is sent again
+		auth      bool
+		want      string
+	}{
+		{"message too large, reason known", reason, amqp.ErrClosed, false, false, "message size 2048 is larger than configured max size 1024"},
+		{"message too large, as the error", nil, reason, false, false, "PRECONDITION_FAILED"},
+		{"access refused", nil, &amqp.Error{Code: amqp.AccessRefused, Reason: "ACCESS_REFUSED"}, false, true, "ACCESS_REFUSED"},
+		{"connection lost", nil, errors.New("connection reset by peer"), true, false, "batch 4: publish: connection reset by peer"},
+		{"closed without a reason", nil, amqp.ErrClosed, true, false, "channel/connection is not open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			closed := make(chan *amqp.Error, 1)
+			if tt.closed != nil {
+				closed <- tt.closed
+			} else {
+				close(closed)
+			}
+			err := d.failure(b, "publish", closeReason(closed, tt.err))
+			var re *connector.RequestError
+			isReq := errors.As(err, &re)
+			if isReq == tt.retryable || isReq && (re.Auth != tt.auth || re.Retryable) {
+				t.Fatalf("%#v: want retryable=%v auth=%v", err, tt.retryable, tt.auth)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%v, want it to contain %q", err, tt.want)
 			}
 		})
 	}

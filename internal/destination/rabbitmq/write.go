@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -30,6 +31,10 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 		return d.failure(b, "open channel", err)
 	}
 	defer ch.Close()
+	// Why the broker closes the channel, if it does: a channel error
+	// (406 for a message over max_message_size) only shows as "channel
+	// closed" to the calls that were waiting.
+	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	if err := ch.Confirm(false); err != nil {
 		return d.failure(b, "enable publisher confirms", err)
 	}
@@ -48,7 +53,7 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 		index[msg.MessageId] = i
 		confirms[i], err = ch.PublishWithDeferredConfirmWithContext(ctx, d.exchange, d.key, true, false, msg)
 		if err != nil {
-			return d.failure(b, "publish", err)
+			return d.failure(b, "publish", closeReason(closed, err))
 		}
 	}
 	var failed map[int]string
@@ -61,7 +66,7 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 	for i, c := range confirms {
 		acked, err := c.WaitContext(ctx)
 		if err != nil {
-			return d.failure(b, "wait for confirmation", err)
+			return d.failure(b, "wait for confirmation", closeReason(closed, err))
 		}
 		if !acked {
 			fail(i, "nacked by the broker")
@@ -91,6 +96,12 @@ func (d *Destination) failure(b *connector.Batch, doing string, err error) error
 	if errors.As(err, &ae) && ae.Code == amqp.AccessRefused {
 		return &connector.RequestError{Auth: true, Message: "rabbitmq: " + doing + ": " + d.redactor.Error(err)}
 	}
+	if errors.As(err, &ae) && ae.Code == amqp.PreconditionFailed {
+		// The broker refused what was published (a message over its
+		// max_message_size): not worth resending as it is; the delivery
+		// layer splits the batch until the record at fault stands alone.
+		return &connector.RequestError{Message: "rabbitmq: " + doing + ": " + d.redactor.Error(err)}
+	}
 	if errors.As(err, &ae) && ae.Code == amqp.NotFound {
 		// The exchange does not exist: each record is refused for it, and
 		// the run's errors say why.
@@ -98,6 +109,34 @@ func (d *Destination) failure(b *connector.Batch, doing string, err error) error
 	}
 	return fmt.Errorf("rabbitmq: batch %d: %s: %s", b.Seq, doing, d.redactor.Error(err))
 }
+
+// closeReason prefers the broker's reason for closing the channel, when it
+// gave one, over the error a waiting call saw.
+func closeReason(closed <-chan *amqp.Error, err error) error {
+	// The close frame with the reason may trail the error by a moment;
+	// other errors do not wait for one.
+	wait := closedNow
+	if errors.Is(err, amqp.ErrClosed) {
+		wait = time.After(closeReasonWait)
+	}
+	select {
+	case ae, ok := <-closed:
+		if ok && ae != nil {
+			return ae
+		}
+	case <-wait:
+	}
+	return err
+}
+
+const closeReasonWait = 250 * time.Millisecond
+
+// closedNow is a channel that is ready at once.
+var closedNow = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
 
 // message builds a record's message: persistent, JSON, with headers naming
 // its op and key, and its body (empty for a bare delete).
