@@ -100,6 +100,7 @@ func newRootCmd() *cobra.Command {
 		newConnectorsCmd(g),
 		newEmulateCmd(g),
 		newDiscoverCmd(g),
+		newServeCmd(g),
 		newTokensCmd(g),
 	)
 	return root

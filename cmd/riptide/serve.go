@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riptide-data/riptide/internal/builtin"
+	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/engine"
+	"github.com/riptide-data/riptide/internal/redact"
+	"github.com/riptide-data/riptide/internal/scheduler"
+	"github.com/riptide-data/riptide/internal/server"
+	"github.com/riptide-data/riptide/internal/state"
+)
+
+type serveFlags struct {
+	addr            string
+	logFormat       string
+	shutdownTimeout time.Duration
+}
+
+func newServeCmd(g *globalFlags) *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run syncs on their schedules and serve the REST API",
+		Long: `Run the project's syncs on their schedules and serve the REST API
+(docs/API.md; every endpoint but /healthz needs a token from riptide tokens
+create).
+
+SIGHUP or POST /api/v1/reload re-reads the project (a broken file keeps the
+running configuration). SIGTERM or Ctrl-C stops taking work, lets runs in
+flight finish within --shutdown-timeout, and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return serve(g, f) },
+	}
+	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks a free one)")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", scheduler.DefaultShutdownTimeout, "how long runs in flight may take to finish on shutdown")
+	return cmd
+}
+
+// serveLogger logs in text or JSON, with secrets masked.
+func serveLogger(g *globalFlags, format string, r *redact.Redactor) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return nil, &exitError{code: exitInvalid, err: fmt.Errorf("--log-level %q: use debug, info, warn or error", g.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(os.Stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	default:
+		return nil, &exitError{code: exitInvalid, err: fmt.Errorf("--log-format %q: use text or json", format)}
+	}
+	return slog.New(redact.NewHandler(h, r)), nil
+}
+
+// service is what serve wires together: the engine is rebuilt for every
+// project loaded, since it holds the project and its secrets.
+type service struct {
+	g        *globalFlags
+	f        *serveFlags
+	store    *state.Store
+	stateDir string
+	metrics  *server.Metrics
+	logger   atomic.Pointer[slog.Logger]
+}
+
+func (sv *service) engineFor(p *config.Project) (*engine.Engine, error) {
+	r := redact.New(p.Secrets)
+	logger, err := serveLogger(sv.g, sv.f.logFormat, r)
+	if err != nil {
+		return nil, err
+	}
+	sv.logger.Store(logger)
+	// Connectors log through the default logger.
+	slog.SetDefault(logger)
+	return &engine.Engine{
+		Project: p, Store: sv.store, StateDir: sv.stateDir,
+		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
+		Logger: logger, Redactor: r, Sleep: sv.sleep,
+		// Set here: the engine would set a default on each run, and the
+		// scheduler runs syncs on one engine concurrently.
+		Observer: quietObserver{},
+	}, nil
+}
+
+// quietObserver ignores progress: serve reports runs through the API,
+// logs and metrics, not a progress bar.
+type quietObserver struct{}
+
+func (quietObserver) Extracting(string, uint64, bool) {}
+func (quietObserver) Loading(string, uint64, uint64)  {}
+
+// sleep is the delivery layer's wait (retry backoffs, rate limits),
+// counted for /metrics.
+func (sv *service) sleep(ctx context.Context, d time.Duration) error {
+	sv.metrics.ObserveWait(d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func serve(g *globalFlags, f *serveFlags) error {
+	p, err := loadProject(g)
+	if err != nil {
+		return err
+	}
+	if _, err := serveLogger(g, f.logFormat, nil); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stateDir := filepath.Join(p.Dir, ".riptide")
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	store, err := state.Open(ctx, filepath.Join(stateDir, "state.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := useSecretKey(store); err != nil {
+		return err
+	}
+	sv := &service{g: g, f: f, store: store, stateDir: stateDir, metrics: server.NewMetrics()}
+	eng, err := sv.engineFor(p)
+	if err != nil {
+		return err
+	}
+	logger := sv.logger.Load()
+	engine.SetRequestObserver(sv.metrics.ObserveRequest)
+	defer engine.SetRequestObserver(nil)
+
+	sched, err := scheduler.New(scheduler.Config{
+		Project: p, Runner: eng, Store: store, Logger: logger, ShutdownTimeout: f.shutdownTimeout,
+		OnFinish: func(r *engine.Result) { sv.metrics.ObserveRun(r.Run) },
+	})
+	if err != nil {
+		return err
+	}
+	adapter := &schedulerAdapter{s: sched, sv: sv}
+	api, err := server.New(server.Config{
+		Project: p, Store: store, Scheduler: adapter, Metrics: sv.metrics, Logger: logger,
+		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
+		Plan: func(ctx context.Context, p *config.Project, sync string) (*engine.Result, error) {
+			e, err := sv.engineFor(p)
+			if err != nil {
+				return nil, err
+			}
+			res, err := e.Plan(ctx, []string{sync}, engine.Options{})
+			if err != nil {
+				return nil, err
+			}
+			return res[0], nil
+		},
+		Load: func() (*config.Project, error) { return config.Load(p.Dir, builtin.Specs()) },
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("listen on %s: %w", f.addr, err)}
+	}
+	if err := sched.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	adapter.running.Store(true)
+	httpSrv := api.HTTPServer(f.addr)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	fmt.Printf("riptide serve listening on http://%s\n", ln.Addr())
+	logger.Info("serving", "addr", ln.Addr().String(), "syncs", len(p.Syncs))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var failed error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-hup:
+			if p, err := api.Reload(ctx); err != nil {
+				sv.logger.Load().Error("reload failed; the previous configuration stays in use", "err", err)
+			} else {
+				sv.logger.Load().Info("reloaded", "syncs", len(p.Syncs))
+			}
+		case err := <-serveErr:
+			failed = fmt.Errorf("serve: %w", err)
+			stop()
+			break loop
+		}
+	}
+	// Stop taking work: the scheduler saw ctx end; the API finishes the
+	// calls it has, and runs in flight finish within the timeout.
+	adapter.running.Store(false)
+	logger = sv.logger.Load()
+	logger.Info("shutting down", "timeout", f.shutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		logger.Warn("API shutdown", "err", err)
+	}
+	if err := sched.Wait(); err != nil {
+		logger.Warn("runs cut short by shutdown", "err", err)
+	}
+	logger.Info("stopped")
+	return failed
+}
+
+// schedulerAdapter is the scheduler as the API sees it.
+type schedulerAdapter struct {
+	s       *scheduler.Scheduler
+	sv      *service
+	running atomic.Bool
+}
+
+func (a *schedulerAdapter) Trigger(ctx context.Context, sync string, opts server.TriggerOptions) (string, error) {
+	id, err := a.s.Trigger(ctx, sync, engine.Options{FullResync: opts.FullResync})
+	if errors.Is(err, scheduler.ErrStopped) {
+		return "", fmt.Errorf("%w: %v", server.ErrNotAccepting, err)
+	}
+	return id, err
+}
+
+func (a *schedulerAdapter) Next(sync string) (time.Time, bool) { return a.s.Next(sync) }
+func (a *schedulerAdapter) QueueDepth() int                    { return a.s.QueueDepth() }
+func (a *schedulerAdapter) Running() bool                      { return a.running.Load() }
+
+func (a *schedulerAdapter) Reload(ctx context.Context, p *config.Project) error {
+	eng, err := a.sv.engineFor(p)
+	if err != nil {
+		return err
+	}
+	err = a.s.Reload(ctx, p, eng)
+	if errors.Is(err, scheduler.ErrStopped) {
+		return fmt.Errorf("%w: %v", server.ErrNotAccepting, err)
+	}
+	return err
+}
