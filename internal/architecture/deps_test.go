@@ -29,6 +29,10 @@ var rules = []struct {
 	{"internal/config", []string{"internal/connector", "internal/redact", "internal/value"}},
 	// The engine is given its connectors; it never picks them itself.
 	{"internal/engine", []string{"internal/config", "internal/connector", "internal/delivery", "internal/diff", "internal/redact", "internal/state", "internal/transform", "internal/value"}},
+	// The service sits above the engine: it decides when runs happen and
+	// serves what they did; connectors reach it only as plugins it is given.
+	{"internal/scheduler", []string{"internal/config", "internal/engine", "internal/state"}},
+	{"internal/server", []string{"internal/config", "internal/connector", "internal/engine", "internal/redact", "internal/state"}},
 }
 
 func TestDependencyDirection(t *testing.T) {
