@@ -137,6 +137,7 @@ type loader struct {
 	// afterAt holds where each sync lists its after entries, for the
 	// cycle check that runs once every sync is read.
 	afterAt map[string][]node
+	alerts  *alertsState
 	// budget bounds the work spent expanding aliases and merge keys, which
 	// a small hostile file can otherwise make exponential.
 	budget int
@@ -226,6 +227,7 @@ func (l *loader) load() (*Project, error) {
 		}
 	}
 	l.checkAfterCycles(p.Syncs)
+	l.resolveAlerts(p)
 	if err := l.result(p); err != nil {
 		return nil, err
 	}
@@ -342,9 +344,13 @@ func (l *loader) collectProject(doc node) {
 		return
 	}
 	for _, p := range pairs {
+		if p.key == keyAlerts {
+			l.projectAlerts(p.val)
+			continue
+		}
 		sec, known := sectionByName(p.key)
 		if !known {
-			l.errorAt(p.knode, "unknown top-level key %q%s", p.key, orKnown(p.key, sectionNames(), "top-level keys"))
+			l.errorAt(p.knode, "unknown top-level key %q%s", p.key, orKnown(p.key, append(sectionNames(), keyAlerts), "top-level keys"))
 			continue
 		}
 		if p.val.isNull() {

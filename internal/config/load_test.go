@@ -223,6 +223,7 @@ func dump(p *Project) string {
 		}
 		w(2, "max_change_pct: %v", s.MaxChangePct)
 		w(2, "max_rejected_pct: %v", s.MaxRejectedPct)
+		dumpAlerts(w, 2, s.Alerts)
 		if s.MapAll {
 			w(2, "mapping: all columns")
 		} else {
@@ -242,6 +243,7 @@ func dump(p *Project) string {
 			}
 		}
 	}
+	dumpAlerts(w, 0, p.Alerts)
 	w(0, "secrets:")
 	for _, s := range p.Secrets {
 		w(1, "%q", s)

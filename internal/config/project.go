@@ -33,6 +33,10 @@ type Project struct {
 	Destinations map[string]*Destination
 	Models       map[string]*Model
 	Syncs        map[string]*Sync
+	// Alerts are the project-wide alert rules (the top-level alerts:
+	// section), nil when there is none; each sync's Alerts already
+	// includes them.
+	Alerts *Alerts
 	// Secrets are the values that must never be shown: everything that
 	// came from ${VAR}, secret settings, and passwords inside URLs.
 	Secrets []string
@@ -106,7 +110,11 @@ type Sync struct {
 	// MaxRejectedPct fails a run whose rejected rows exceed this share of
 	// the model's rows (default 50).
 	MaxRejectedPct float64
-	Pos            Pos
+	// Alerts are the rules `riptide serve` checks the sync's runs
+	// against: the project's, overridden key by key by the sync's own
+	// alerts section; nil when no rule is on.
+	Alerts *Alerts
+	Pos    Pos
 }
 
 // Mapping is one destination field: exactly one of Column, Value (with

@@ -11,7 +11,7 @@ import (
 
 var syncKeys = []string{
 	"model", "destination", "mode", "object", "identifier", "mapping",
-	"schedule", "after", "max_change_pct", "max_rejected_pct",
+	"schedule", "after", "max_change_pct", "max_rejected_pct", keyAlerts,
 }
 
 // Guard defaults.
@@ -83,6 +83,8 @@ func (l *loader) sync(d *def, destSpecs map[string]connector.Spec) *Sync {
 			s.MaxChangePct = l.percent(p.val, kpath, defaultMaxChangePct)
 		case "max_rejected_pct":
 			s.MaxRejectedPct = l.percent(p.val, kpath, defaultMaxRejectedPct)
+		case keyAlerts:
+			l.syncAlerts(d.name, p.val, kpath)
 		}
 	}
 	if !sawModel {
