@@ -25,7 +25,7 @@ func (s *Store) AddAudit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (at, token, role, action, target, outcome, status) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO audit (at, token, role, action, target, outcome, status) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		e.At.UTC().Format(timeFormat), e.Token, e.Role, e.Action, e.Target, e.Outcome, e.Status)
 	if err != nil {
 		return fmt.Errorf("write audit entry %s: %w", e.Action, err)
@@ -35,7 +35,7 @@ func (s *Store) AddAudit(ctx context.Context, e AuditEntry) error {
 
 // Audit returns audit entries newest first.
 func (s *Store) Audit(ctx context.Context, limit, offset int) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, token, role, action, target, outcome, status FROM audit ORDER BY seq DESC LIMIT ? OFFSET ?`, limit, offset)
+	rows, err := s.query(ctx, `SELECT seq, at, token, role, action, target, outcome, status FROM audit ORDER BY seq DESC LIMIT ? OFFSET ?`, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}

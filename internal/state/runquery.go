@@ -17,7 +17,7 @@ type RunFilter struct {
 func (s *Store) FindRuns(ctx context.Context, f RunFilter) ([]*Run, error) {
 	q := `SELECT ` + runColumns + ` FROM runs WHERE (? = '' OR sync = ?) AND (? = '' OR status = ?)
 		ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, q, f.Sync, f.Sync, f.Status, f.Status, f.Limit, f.Offset)
+	rows, err := s.query(ctx, q, f.Sync, f.Sync, f.Status, f.Status, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("find runs: %w", err)
 	}

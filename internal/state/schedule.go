@@ -13,7 +13,7 @@ func (s *Store) StartRun(ctx context.Context, r *Run) error {
 	if err := s.SaveRun(ctx, r); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET started_at = ? WHERE id = ?`,
+	if _, err := s.exec(ctx, `UPDATE runs SET started_at = ? WHERE id = ?`,
 		r.StartedAt.UTC().Format(timeFormat), r.ID); err != nil {
 		return fmt.Errorf("start run %s: %w", r.ID, err)
 	}

@@ -2,7 +2,9 @@
 // with their counts, phase timings and status, the first row errors of
 // each run, and what each sync last ran with. The embedded store is SQLite
 // (modernc, pure Go) in WAL mode under the project's .riptide directory,
-// which survives a process crash at any point.
+// which survives a process crash at any point; the shared store is
+// PostgreSQL, which several processes on several machines use at once and
+// which also keeps the syncs' snapshots (SnapshotStorage).
 package state
 
 import (
@@ -13,8 +15,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite"
 )
 
 // Run statuses.
@@ -93,105 +93,9 @@ type SyncState struct {
 
 // Store is the state database.
 type Store struct {
-	db  *sql.DB
-	box *SecretBox // encrypts secrets at rest when set (UseSecretBox)
-}
-
-const schema = `
-CREATE TABLE IF NOT EXISTS runs (
-	id TEXT PRIMARY KEY,
-	sync TEXT NOT NULL,
-	model TEXT NOT NULL,
-	destination TEXT NOT NULL,
-	status TEXT NOT NULL,
-	full_resync INTEGER NOT NULL DEFAULT 0,
-	started_at TEXT NOT NULL,
-	finished_at TEXT,
-	counts TEXT NOT NULL DEFAULT '{}',
-	phases TEXT NOT NULL DEFAULT '[]',
-	error TEXT NOT NULL DEFAULT '',
-	row_errors INTEGER NOT NULL DEFAULT 0,
-	requests INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_by_sync ON runs(sync, started_at);
-CREATE TABLE IF NOT EXISTS row_errors (
-	run_id TEXT NOT NULL,
-	seq INTEGER NOT NULL,
-	key TEXT NOT NULL,
-	op TEXT NOT NULL,
-	phase TEXT NOT NULL,
-	error TEXT NOT NULL,
-	PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS requests (
-	run_id TEXT NOT NULL,
-	seq INTEGER NOT NULL,
-	at TEXT NOT NULL,
-	method TEXT NOT NULL,
-	url TEXT NOT NULL,
-	status INTEGER NOT NULL,
-	latency_ms REAL NOT NULL,
-	request_body TEXT NOT NULL,
-	response_body TEXT NOT NULL,
-	error TEXT NOT NULL,
-	PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS sync_state (
-	sync TEXT PRIMARY KEY,
-	mapping_hash TEXT NOT NULL,
-	primary_key TEXT NOT NULL,
-	last_rows INTEGER NOT NULL
-);
-`
-
-// Open opens (creating) the store at path.
-func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open state store: %w", err)
-	}
-	// One connection: SQLite serialises writers anyway, and this keeps
-	// the pragmas on the one connection that exists.
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open state store %s: %w", path, err)
-	}
-	if err := migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open state store %s: %w", path, err)
-	}
-	if _, err := db.ExecContext(ctx, accessSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open state store %s: %w", path, err)
-	}
-	return &Store{db: db}, nil
-}
-
-// migrate brings a store made by an earlier version up to the schema:
-// columns added since are added with their defaults.
-func migrate(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info('runs')`)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return err
-		}
-		have[name] = true
-	}
-	rows.Close()
-	if !have["requests"] {
-		if _, err := db.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN requests INTEGER NOT NULL DEFAULT 0`); err != nil {
-			return fmt.Errorf("add runs.requests: %w", err)
-		}
-	}
-	return nil
+	db      *sql.DB
+	dialect dialect
+	box     *SecretBox // encrypts secrets at rest when set (UseSecretBox)
 }
 
 // Close closes the store.
@@ -212,7 +116,7 @@ func (s *Store) SaveRun(ctx context.Context, r *Run) error {
 	if r.FinishedAt != nil {
 		finished = r.FinishedAt.UTC().Format(timeFormat)
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 		INSERT INTO runs (id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors, requests)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
@@ -240,7 +144,8 @@ func (s *Store) AddRowErrors(ctx context.Context, runID string, first uint64, er
 		return fmt.Errorf("save row errors: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO row_errors (run_id, seq, key, op, phase, error) VALUES (?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, s.dialect.rebind(`INSERT INTO row_errors (run_id, seq, key, op, phase, error) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, seq) DO UPDATE SET key = excluded.key, op = excluded.op, phase = excluded.phase, error = excluded.error`))
 	if err != nil {
 		return fmt.Errorf("save row errors: %w", err)
 	}
@@ -286,7 +191,7 @@ func (s *Store) ListRuns(ctx context.Context, sync string, limit int) ([]*Run, e
 	}
 	q += ` ORDER BY started_at DESC, id DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -307,7 +212,7 @@ var ErrNotFound = errors.New("not found")
 
 // GetRun returns a run by ID or by an unambiguous prefix of its ID.
 func (s *Store) GetRun(ctx context.Context, id string) (*Run, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\' ORDER BY id LIMIT 2`,
+	rows, err := s.query(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\' ORDER BY id LIMIT 2`,
 		id, escapeLike(id)+"%")
 	if err != nil {
 		return nil, fmt.Errorf("get run: %w", err)
@@ -339,7 +244,7 @@ func escapeLike(s string) string {
 
 // RowErrors returns a run's stored row errors in order.
 func (s *Store) RowErrors(ctx context.Context, runID string, limit, offset int) ([]RowError, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key, op, phase, error FROM row_errors WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?`, runID, limit, offset)
+	rows, err := s.query(ctx, `SELECT key, op, phase, error FROM row_errors WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?`, runID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("row errors: %w", err)
 	}
@@ -358,7 +263,7 @@ func (s *Store) RowErrors(ctx context.Context, runID string, limit, offset int) 
 // MarkInterrupted fails the runs of a sync still recorded as running: the
 // caller holds the sync's lock, so no process is running them any more.
 func (s *Store) MarkInterrupted(ctx context.Context, sync string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = COALESCE(finished_at, ?)
+	_, err := s.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = COALESCE(finished_at, ?)
 		WHERE sync = ? AND status IN (?, ?)`,
 		StatusFailed, "interrupted: the process running it stopped (crash or kill); the next run resends what was not acknowledged",
 		time.Now().UTC().Format(timeFormat), sync, StatusRunning, StatusQueued)
@@ -372,7 +277,7 @@ func (s *Store) MarkInterrupted(ctx context.Context, sync string) error {
 // that never completed a run.
 func (s *Store) SyncState(ctx context.Context, sync string) (SyncState, bool, error) {
 	st := SyncState{Sync: sync}
-	err := s.db.QueryRowContext(ctx, `SELECT mapping_hash, primary_key, last_rows FROM sync_state WHERE sync = ?`, sync).
+	err := s.queryRow(ctx, `SELECT mapping_hash, primary_key, last_rows FROM sync_state WHERE sync = ?`, sync).
 		Scan(&st.MappingHash, &st.PrimaryKey, &st.LastRows)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, false, nil
@@ -385,7 +290,7 @@ func (s *Store) SyncState(ctx context.Context, sync string) (SyncState, bool, er
 
 // SetSyncState records what a sync's completed run used.
 func (s *Store) SetSyncState(ctx context.Context, st SyncState) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_state (sync, mapping_hash, primary_key, last_rows) VALUES (?, ?, ?, ?)
+	_, err := s.exec(ctx, `INSERT INTO sync_state (sync, mapping_hash, primary_key, last_rows) VALUES (?, ?, ?, ?)
 		ON CONFLICT (sync) DO UPDATE SET mapping_hash = excluded.mapping_hash, primary_key = excluded.primary_key, last_rows = excluded.last_rows`,
 		st.Sync, st.MappingHash, st.PrimaryKey, st.LastRows)
 	if err != nil {
@@ -396,7 +301,7 @@ func (s *Store) SetSyncState(ctx context.Context, st SyncState) error {
 
 // ResetSync forgets a sync's bookkeeping (its run history stays).
 func (s *Store) ResetSync(ctx context.Context, sync string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sync_state WHERE sync = ?`, sync)
+	_, err := s.exec(ctx, `DELETE FROM sync_state WHERE sync = ?`, sync)
 	if err != nil {
 		return fmt.Errorf("reset sync state of %s: %w", sync, err)
 	}
@@ -424,8 +329,10 @@ func (s *Store) AddRequests(ctx context.Context, runID string, reqs []Request) e
 		return fmt.Errorf("save requests: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO requests (run_id, seq, at, method, url, status, latency_ms, request_body, response_body, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, s.dialect.rebind(`INSERT INTO requests (run_id, seq, at, method, url, status, latency_ms, request_body, response_body, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, seq) DO UPDATE SET at = excluded.at, method = excluded.method, url = excluded.url, status = excluded.status,
+			latency_ms = excluded.latency_ms, request_body = excluded.request_body, response_body = excluded.response_body, error = excluded.error`))
 	if err != nil {
 		return fmt.Errorf("save requests: %w", err)
 	}
@@ -444,7 +351,7 @@ func (s *Store) AddRequests(ctx context.Context, runID string, reqs []Request) e
 
 // Requests returns a run's request log in order.
 func (s *Store) Requests(ctx context.Context, runID string, limit, offset int) ([]Request, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, method, url, status, latency_ms, request_body, response_body, error
+	rows, err := s.query(ctx, `SELECT seq, at, method, url, status, latency_ms, request_body, response_body, error
 		FROM requests WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?`, runID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("requests: %w", err)

@@ -15,27 +15,6 @@ import (
 	"time"
 )
 
-// accessSchema holds API tokens and the audit log. CREATE IF NOT EXISTS
-// makes it its own migration: stores made before it gain the tables.
-const accessSchema = `
-CREATE TABLE IF NOT EXISTS api_tokens (
-	name TEXT PRIMARY KEY,
-	role TEXT NOT NULL,
-	hash TEXT NOT NULL,
-	created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-	seq INTEGER PRIMARY KEY AUTOINCREMENT,
-	at TEXT NOT NULL,
-	token TEXT NOT NULL,
-	role TEXT NOT NULL,
-	action TEXT NOT NULL,
-	target TEXT NOT NULL,
-	outcome TEXT NOT NULL,
-	status INTEGER NOT NULL
-);
-`
-
 // Roles of API tokens, each allowed what the ones before it are.
 const (
 	RoleViewer = "viewer"
@@ -106,7 +85,7 @@ func (s *Store) CreateToken(ctx context.Context, name, role string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("create token %s: %w", name, err)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+	res, err := s.exec(ctx, `INSERT INTO api_tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		name, role, stored, time.Now().UTC().Format(timeFormat))
 	if err != nil {
 		return "", fmt.Errorf("create token %s: %w", name, err)
@@ -145,7 +124,7 @@ func (s *Store) Authenticate(ctx context.Context, presented string) (Token, erro
 		return Token{}, ErrBadToken
 	}
 	want := hashToken(presented)
-	rows, err := s.db.QueryContext(ctx, `SELECT name, role, hash, created_at FROM api_tokens`)
+	rows, err := s.query(ctx, `SELECT name, role, hash, created_at FROM api_tokens`)
 	if err != nil {
 		return Token{}, fmt.Errorf("check token: %w", err)
 	}
@@ -193,7 +172,7 @@ func scanToken(row interface{ Scan(...any) error }) (Token, string, error) {
 
 // Tokens lists the tokens by name.
 func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, role, hash, created_at FROM api_tokens ORDER BY name`)
+	rows, err := s.query(ctx, `SELECT name, role, hash, created_at FROM api_tokens ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -211,7 +190,7 @@ func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
 
 // RevokeToken deletes a token; it stops working at once.
 func (s *Store) RevokeToken(ctx context.Context, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE name = ?`, name)
+	res, err := s.exec(ctx, `DELETE FROM api_tokens WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", name, err)
 	}
@@ -224,7 +203,7 @@ func (s *Store) RevokeToken(ctx context.Context, name string) error {
 // Ping checks that the store answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err := s.queryRow(ctx, `SELECT 1`).Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("state store: %w", err)
 	}
 	return nil
