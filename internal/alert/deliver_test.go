@@ -183,7 +183,7 @@ func TestWebhookGivesUp(t *testing.T) {
 	defer srv.Close()
 	s := newSetup(t, Config{Attempts: 3})
 	rules := &config.Alerts{On: []string{config.AlertFailure}, To: []config.AlertTarget{
-		hookTarget(srv.URL()),                                  // 401: wrong secret, not retried
+		hookTarget(srv.URL()), // 401: wrong secret, not retried
 		hookTarget("http://127.0.0.1:1/hook?token=url-secret"), // nothing listens: retried, then given up
 	}}
 	s.n.Notify(rules, failedRun("r3"))
