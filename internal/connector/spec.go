@@ -88,6 +88,9 @@ type Spec struct {
 	// writer closes successfully (a file renamed into place); until then
 	// acknowledged batches are provisional.
 	Deferred bool
+	// Sources only: WriteBack declares that the source implements
+	// OutcomeWriter, so that a project's write_back may name it.
+	WriteBack bool
 }
 
 // Object is one kind of record a destination writes ("contacts", a

@@ -45,6 +45,7 @@ func spec() connector.Spec {
 			{Name: "read_only", Kind: connector.KindBool, Default: false,
 				Doc: "Open the file read-only, so that other processes may read it at the same time."},
 		},
+		WriteBack: true,
 	}
 }
 
@@ -56,6 +57,7 @@ type Source struct {
 	// query that runs out of memory raises once.
 	adaptive bool
 	raised   sync.Once
+	readOnly bool
 }
 
 // The default memory limit and the one a query that needs more gets.
@@ -94,7 +96,7 @@ func New(ctx context.Context, settings connector.Settings, dir string) (connecto
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
-	s := &Source{db: db}
+	s := &Source{db: db, readOnly: settings.Bool("read_only")}
 	type setting struct{ name, stmt string }
 	var set []setting
 	limit := settings.String("memory_limit")

@@ -34,6 +34,7 @@ func spec() connector.Spec {
 			{Name: "url", Kind: connector.KindString, Required: true,
 				Doc: "Connection URL, mysql://user:password@host:3306/db?param=value; write the password through ${VAR}. Parameters are the driver's (tls, timeout, charset…) or session variables."},
 		},
+		WriteBack: true,
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
@@ -41,6 +43,7 @@ func spec() connector.Spec {
 			{Name: "fetch_size", Kind: connector.KindInt, Default: defaultFetchSize,
 				Doc: "Rows per FETCH from the server-side cursor."},
 		},
+		WriteBack: true,
 	}
 }
 
@@ -49,6 +52,10 @@ func spec() connector.Spec {
 type Source struct {
 	config    *pgconn.Config
 	fetchSize int
+	url       string
+
+	mu sync.Mutex
+	rw *pgx.Conn // for write-back, opened when first needed
 }
 
 // New checks the settings and connects once, so that a wrong URL or an
@@ -77,7 +84,7 @@ func New(ctx context.Context, settings connector.Settings, _ string) (connector.
 	if d := settings.Duration("statement_timeout"); d > 0 {
 		config.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(d.Milliseconds(), 1), 10)
 	}
-	s := &Source{config: config, fetchSize: settings.Int("fetch_size")}
+	s := &Source{config: config, fetchSize: settings.Int("fetch_size"), url: settings.String("url")}
 	if s.fetchSize <= 0 {
 		s.fetchSize = defaultFetchSize
 	}
@@ -166,5 +173,14 @@ func (s *Source) Query(ctx context.Context, sql string) (connector.Rows, error) 
 	return r, nil
 }
 
-// Close releases nothing: connections live only as long as their rows.
-func (s *Source) Close() error { return nil }
+// Close closes the write-back connection, if one was opened; the query
+// connections live only as long as their rows.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rw != nil {
+		s.rw.Close(context.Background())
+		s.rw = nil
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -33,17 +34,22 @@ func spec() connector.Spec {
 			{Name: "path", Kind: connector.KindString, Required: true,
 				Doc: "Database file, relative to the project directory. It must exist."},
 		},
+		WriteBack: true,
 	}
 }
 
 // Source is an open SQLite database.
 type Source struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
+
+	mu sync.Mutex
+	rw *sql.DB // for write-back, opened when first needed
 }
 
 // New opens the database file. A missing file is an error rather than a
-// new empty database, and the connection refuses writes: a source only
-// reads.
+// new empty database, and the connection refuses writes: models only
+// read (write-back writes through a connection of its own).
 func New(ctx context.Context, settings connector.Settings, dir string) (connector.Source, error) {
 	sp := spec()
 	if err := sp.Check(settings); err != nil {
@@ -70,7 +76,7 @@ func New(ctx context.Context, settings connector.Settings, dir string) (connecto
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &Source{db: db}, nil
+	return &Source{db: db, path: full}, nil
 }
 
 // Query runs sql and streams its rows.
@@ -91,4 +97,12 @@ func (s *Source) Query(ctx context.Context, query string) (connector.Rows, error
 }
 
 // Close closes the database.
-func (s *Source) Close() error { return s.db.Close() }
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rw != nil {
+		s.rw.Close()
+		s.rw = nil
+	}
+	return s.db.Close()
+}
