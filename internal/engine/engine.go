@@ -34,6 +34,8 @@ type Engine struct {
 	Logger   *slog.Logger
 	Redactor *redact.Redactor
 	Observer Observer
+	// Tracer traces runs (nil: not traced).
+	Tracer Tracer
 	// Sleep replaces the delivery layer's waits between retries (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
 }

@@ -53,7 +53,7 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 	target := connector.Target{
 		Sync: sr.sync.Name, RunID: sr.run.ID, Mode: sr.sync.Mode, Object: sr.sync.Object,
 		Identifier: sr.sync.Identifier, Fields: sr.mapper.Fields(), PrimaryKey: model.PrimaryKey,
-		Requests: reqLog,
+		Requests: sr.requestLogFor(reqLog),
 	}
 	tag := ""
 	if plugin.Spec.Deferred {
@@ -294,6 +294,7 @@ func (l *loader) flushRowErrorsLocked(ctx context.Context) {
 // finish closes a sync's run: status, stored record, snapshot compaction
 // and the sync's bookkeeping.
 func (e *Engine) finish(ctx context.Context, sr *syncRun, send bool) {
+	defer sr.trace.end(sr.run)
 	now := time.Now().UTC()
 	r := sr.run
 	r.FinishedAt = &now

@@ -30,12 +30,15 @@ type syncRun struct {
 	// queued is set when the run record was saved as queued before this
 	// run began (Options.RunIDs).
 	queued bool
+	trace  *runTrace
 }
 
 func (sr *syncRun) failed() bool { return sr.result.Err != nil }
 
 func (sr *syncRun) phase(name string, since time.Time) {
-	sr.run.Phases = append(sr.run.Phases, state.Phase{Name: name, Seconds: time.Since(since).Seconds()})
+	end := time.Now()
+	sr.run.Phases = append(sr.run.Phases, state.Phase{Name: name, Seconds: end.Sub(since).Seconds()})
+	sr.trace.phase(name, since, end)
 }
 
 // rejections collects a model's rejected rows, keeping the first
@@ -68,6 +71,7 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 			Status: state.StatusRunning, FullResync: opts.FullResync, StartedAt: time.Now().UTC(),
 		}
 		sr.result = &Result{Sync: s.Name, Run: sr.run}
+		sr.trace = e.startTrace(ctx, sr, send)
 		runs = append(runs, sr)
 	}
 	defer func() {
