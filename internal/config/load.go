@@ -138,6 +138,9 @@ type loader struct {
 	// cycle check that runs once every sync is read.
 	afterAt map[string][]node
 	alerts  *alertsState
+	// writeBackAt is the project-wide write_back entry, read once the
+	// sources are.
+	writeBackAt *pair
 	// budget bounds the work spent expanding aliases and merge keys, which
 	// a small hostile file can otherwise make exponential.
 	budget int
@@ -228,6 +231,7 @@ func (l *loader) load() (*Project, error) {
 	}
 	l.checkAfterCycles(p.Syncs)
 	l.resolveAlerts(p)
+	l.resolveWriteBack(p, p.Sources)
 	if err := l.result(p); err != nil {
 		return nil, err
 	}
@@ -348,9 +352,13 @@ func (l *loader) collectProject(doc node) {
 			l.projectAlerts(p.val)
 			continue
 		}
+		if p.key == keyWriteBack {
+			l.writeBackAt = &p
+			continue
+		}
 		sec, known := sectionByName(p.key)
 		if !known {
-			l.errorAt(p.knode, "unknown top-level key %q%s", p.key, orKnown(p.key, append(sectionNames(), keyAlerts), "top-level keys"))
+			l.errorAt(p.knode, "unknown top-level key %q%s", p.key, orKnown(p.key, append(sectionNames(), keyAlerts, keyWriteBack), "top-level keys"))
 			continue
 		}
 		if p.val.isNull() {

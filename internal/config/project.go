@@ -37,6 +37,9 @@ type Project struct {
 	// section), nil when there is none; each sync's Alerts already
 	// includes them.
 	Alerts *Alerts
+	// WriteBack is the project-wide write_back (the top-level key), nil
+	// when there is none; each sync's WriteBack already includes it.
+	WriteBack *WriteBack
 	// Secrets are the values that must never be shown: everything that
 	// came from ${VAR}, secret settings, and passwords inside URLs.
 	Secrets []string
@@ -114,7 +117,10 @@ type Sync struct {
 	// against: the project's, overridden key by key by the sync's own
 	// alerts section; nil when no rule is on.
 	Alerts *Alerts
-	Pos    Pos
+	// WriteBack is where the sync's row outcomes are written, its own or
+	// the project's; nil writes nothing back.
+	WriteBack *WriteBack
+	Pos       Pos
 }
 
 // Mapping is one destination field: exactly one of Column, Value (with

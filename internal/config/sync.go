@@ -11,7 +11,7 @@ import (
 
 var syncKeys = []string{
 	"model", "destination", "mode", "object", "identifier", "mapping",
-	"schedule", "after", "max_change_pct", "max_rejected_pct", keyAlerts,
+	"schedule", "after", "max_change_pct", "max_rejected_pct", keyAlerts, keyWriteBack,
 }
 
 // Guard defaults.
@@ -85,6 +85,8 @@ func (l *loader) sync(d *def, destSpecs map[string]connector.Spec) *Sync {
 			s.MaxRejectedPct = l.percent(p.val, kpath, defaultMaxRejectedPct)
 		case keyAlerts:
 			l.syncAlerts(d.name, p.val, kpath)
+		case keyWriteBack:
+			s.WriteBack, _ = l.writeBack(p.val, kpath, true)
 		}
 	}
 	if !sawModel {
