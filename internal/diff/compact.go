@@ -88,6 +88,14 @@ func (s *Snapshot) Compact() error {
 		os.Remove(s.basePath(next))
 		return fmt.Errorf("compact snapshot: %w", err)
 	}
+	// The new generation counts once storage has it: a crash before
+	// leaves the old one with its delta there, which the next open fetches.
+	if s.remote != nil {
+		if err := s.publish(next, bw.count); err != nil {
+			os.Remove(s.basePath(next))
+			return err
+		}
+	}
 	if err := s.writeCurrent(current{Generation: next, Entries: bw.count}); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -27,11 +28,20 @@ import (
 // rejects). Compaction merges base and delta into generation N+1 and only
 // then switches CURRENT, so a crash at any point leaves a consistent
 // snapshot: the old generation with its delta, or the new one.
+//
+// With a Storage (OpenWith) the directory is a cache of the durable copy
+// kept there; see Storage.
 type Snapshot struct {
 	dir     string
 	gen     uint64
 	entries uint64
 	lock    *os.File
+
+	remote        Storage
+	releaseRemote func() error
+	// ctx is the opening context without its cancellation, for calls to
+	// remote from commit points, which take none (storageTimeout).
+	ctx context.Context
 }
 
 type current struct {
@@ -45,18 +55,35 @@ var ErrLocked = errors.New("another riptide process is running this sync")
 // Open opens (creating if needed) the snapshot in dir, locks it for this
 // process, and folds any delta left by an earlier run into a new base.
 func Open(dir string) (*Snapshot, error) {
+	return open(context.Background(), dir, nil)
+}
+
+func open(ctx context.Context, dir string, remote Storage) (*Snapshot, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create snapshot dir: %w", err)
 	}
+	s := &Snapshot{dir: dir, remote: remote, ctx: context.WithoutCancel(ctx)}
+	if remote != nil {
+		release, ok, err := remote.TryLock(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("lock snapshot: %w", err)
+		}
+		if !ok {
+			return nil, ErrLocked
+		}
+		s.releaseRemote = release
+	}
 	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
+		s.Close()
 		return nil, fmt.Errorf("open snapshot lock: %w", err)
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
+		s.Close()
 		return nil, ErrLocked
 	}
-	s := &Snapshot{dir: dir, lock: lock}
+	s.lock = lock
 	b, err := os.ReadFile(filepath.Join(dir, "CURRENT"))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -71,6 +98,12 @@ func Open(dir string) (*Snapshot, error) {
 		}
 		s.gen, s.entries = c.Generation, c.Entries
 	}
+	if remote != nil {
+		if err := s.syncFromStorage(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if err := s.Compact(); err != nil {
 		s.Close()
 		return nil, err
@@ -79,13 +112,19 @@ func Open(dir string) (*Snapshot, error) {
 	return s, nil
 }
 
-// Close releases the lock.
+// Close releases the locks.
 func (s *Snapshot) Close() error {
-	if s.lock == nil {
-		return nil
+	var err error
+	if s.lock != nil {
+		err = s.lock.Close() // closing the descriptor releases the flock
+		s.lock = nil
 	}
-	err := s.lock.Close() // closing the descriptor releases the flock
-	s.lock = nil
+	if s.releaseRemote != nil {
+		if rerr := s.releaseRemote(); rerr != nil && err == nil {
+			err = fmt.Errorf("release snapshot lock: %w", rerr)
+		}
+		s.releaseRemote = nil
+	}
 	return err
 }
 
@@ -130,6 +169,11 @@ func (s *Snapshot) reader() (*baseReader, error) {
 
 // Reset empties the snapshot: the next run sees every row as added.
 func (s *Snapshot) Reset() error {
+	if s.remote != nil {
+		if err := s.publish(0, 0); err != nil {
+			return err
+		}
+	}
 	if err := s.writeCurrent(current{}); err != nil {
 		return err
 	}
@@ -193,6 +237,10 @@ type DeltaWriter struct {
 	f   *os.File
 	tag string
 	buf []byte
+	// snap and gen are where groups are recorded in storage first, when
+	// the snapshot has one.
+	snap *Snapshot
+	gen  uint64
 }
 
 // Delta opens the delta log for appending. A non-empty tag makes every
@@ -203,12 +251,12 @@ func (s *Snapshot) Delta(tag string) (*DeltaWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot delta: %w", err)
 	}
-	return &DeltaWriter{f: f, tag: tag}, nil
+	return &DeltaWriter{f: f, tag: tag, snap: s, gen: s.gen}, nil
 }
 
 // Commit appends one group: keys whose new row hash was delivered (set)
 // and keys deleted or dropped (del). It is one write, durable against a
-// process crash once it returns.
+// process crash once it returns; with a Storage, recorded there first.
 func (d *DeltaWriter) Commit(set, del []Entry) error {
 	if len(set) == 0 && len(del) == 0 {
 		return nil
@@ -222,6 +270,9 @@ func (d *DeltaWriter) Commit(set, del []Entry) error {
 		}
 		return b
 	})
+	if err := d.appendRemote(d.buf); err != nil {
+		return fmt.Errorf("commit snapshot delta: %w", err)
+	}
 	_, err := d.f.Write(d.buf)
 	if err != nil {
 		return fmt.Errorf("commit snapshot delta: %w", err)
@@ -232,6 +283,9 @@ func (d *DeltaWriter) Commit(set, del []Entry) error {
 // Confirm makes the provisional groups of this writer's tag count.
 func (d *DeltaWriter) Confirm() error {
 	d.buf = d.group(groupConfirm, func(b []byte) []byte { return b })
+	if err := d.appendRemote(d.buf); err != nil {
+		return fmt.Errorf("confirm snapshot delta: %w", err)
+	}
 	if _, err := d.f.Write(d.buf); err != nil {
 		return fmt.Errorf("confirm snapshot delta: %w", err)
 	}
