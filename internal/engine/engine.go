@@ -164,7 +164,7 @@ func (e *Engine) Reset(ctx context.Context, sync string) error {
 	if _, ok := e.Project.Syncs[sync]; !ok {
 		return fmt.Errorf("no sync named %q%s", sync, suggestName(sync, e.Project.Syncs))
 	}
-	snap, err := diff.Open(SnapshotDir(e.StateDir, sync))
+	snap, err := e.openSnapshot(ctx, sync)
 	if err != nil {
 		return fmt.Errorf("reset %s: %w", sync, err)
 	}
@@ -176,6 +176,17 @@ func (e *Engine) Reset(ctx context.Context, sync string) error {
 		return fmt.Errorf("reset %s: %w", sync, err)
 	}
 	return e.Store.ResetSync(ctx, sync)
+}
+
+// openSnapshot opens and locks a sync's snapshot: in files under StateDir,
+// kept durably in the state store too when that is the shared one (so
+// that any worker can run the sync, and only one at a time).
+func (e *Engine) openSnapshot(ctx context.Context, sync string) (*diff.Snapshot, error) {
+	var storage diff.Storage
+	if ss := e.Store.SnapshotStorage(sync); ss != nil {
+		storage = ss
+	}
+	return diff.OpenWith(ctx, SnapshotDir(e.StateDir, sync), storage)
 }
 
 func (e *Engine) tmpDir() string { return filepath.Join(e.StateDir, "tmp") }

@@ -131,7 +131,7 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 
 // openSync locks a sync's snapshot and records the start of its run.
 func (e *Engine) openSync(ctx context.Context, sr *syncRun, send bool) {
-	snap, err := diff.Open(SnapshotDir(e.StateDir, sr.sync.Name))
+	snap, err := e.openSnapshot(ctx, sr.sync.Name)
 	if err != nil {
 		sr.result.Err = fmt.Errorf("sync %s: %w", sr.sync.Name, err)
 		if errors.Is(err, diff.ErrLocked) {
