@@ -80,6 +80,9 @@ type Result struct {
 	Samples map[string][]string `json:"samples,omitempty"`
 	// Err is why the sync's run failed, if it did.
 	Err error `json:"-"`
+	// Warnings are problems that did not fail the run (its row outcomes
+	// could not be written back).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Failed reports whether the run failed or some rows failed.

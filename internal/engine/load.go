@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -49,6 +50,7 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 		sr.result.Err = fmt.Errorf("destination %s: unknown type %q", dcfg.Name, dcfg.Type)
 		return
 	}
+	sr.wb.setDeferred(e.tmpDir(), plugin.Spec.Deferred)
 	reqLog := &requestLog{redactor: e.Redactor}
 	target := connector.Target{
 		Sync: sr.sync.Name, RunID: sr.run.ID, Mode: sr.sync.Mode, Object: sr.sync.Object,
@@ -142,6 +144,7 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 				sr.run.Counts.Failed += sr.run.Counts.Succeeded
 				sr.run.Counts.Succeeded = 0
 			}
+			sr.wb.settle(ctx, errors.Join(sr.result.Err, closeErr))
 		}
 		if closeErr != nil && sr.result.Err == nil {
 			sr.result.Err = fmt.Errorf("destination %s: finish: %s", dcfg.Name, e.Redactor.Error(closeErr))
@@ -233,6 +236,7 @@ func (l *loader) fail(key, op, phase, msg string) {
 	defer l.mu.Unlock()
 	l.sr.run.Counts.Failed++
 	l.rowErrs = append(l.rowErrs, state.RowError{Key: key, Op: op, Phase: phase, Error: msg})
+	l.sr.wb.add(context.Background(), key, op, connector.OutcomeFailed, msg, time.Now())
 }
 
 // onResult commits a batch's acknowledged records to the snapshot: the
@@ -246,10 +250,13 @@ func (l *loader) onResult(res delivery.Result) error {
 		delete(l.inflight, it.Ref)
 		if msg, failed := res.Failed[i]; failed {
 			l.sr.run.Counts.Failed++
-			l.rowErrs = append(l.rowErrs, state.RowError{Key: p.entry.Key, Op: string(p.op), Phase: "load", Error: l.e.Redactor.String(msg)})
+			msg = l.e.Redactor.String(msg)
+			l.rowErrs = append(l.rowErrs, state.RowError{Key: p.entry.Key, Op: string(p.op), Phase: "load", Error: msg})
+			l.sr.wb.add(context.Background(), p.entry.Key, string(p.op), connector.OutcomeFailed, msg, time.Now())
 			continue
 		}
 		l.sr.run.Counts.Succeeded++
+		l.sr.wb.add(context.Background(), p.entry.Key, string(p.op), connector.OutcomeSucceeded, "", time.Now())
 		if p.op == connector.OpDelete {
 			del = append(del, p.entry)
 		} else {

@@ -31,6 +31,7 @@ type syncRun struct {
 	// run began (Options.RunIDs).
 	queued bool
 	trace  *runTrace
+	wb     *writeBack // nil without write_back
 }
 
 func (sr *syncRun) failed() bool { return sr.result.Err != nil }
@@ -46,10 +47,14 @@ func (sr *syncRun) phase(name string, since time.Time) {
 type rejections struct {
 	count uint64
 	kept  []state.RowError
+	// spool holds every rejected row for write-back (nil without it).
+	spool    *outcomeSpool
+	spoolErr error
 }
 
 func (r *rejections) add(key, reason string) {
 	r.count++
+	r.spoolRejection(key, reason)
 	if len(r.kept) < state.MaxRowErrors {
 		r.kept = append(r.kept, state.RowError{Key: key, Phase: "validate", Error: reason})
 	}
@@ -90,6 +95,7 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 	}
 	e.cleanTmp()
 	rej, extracted, err := e.extract(ctx, model, runs, opts, send)
+	defer rej.spool.close()
 	for _, sr := range runs {
 		if sr.failed() {
 			continue
@@ -110,6 +116,7 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 				sr.result.Err = err
 				continue
 			}
+			e.startWriteBack(ctx, sr, rej)
 		}
 		if err := e.guard(sr, rej.count, extracted, opts); err != nil {
 			sr.result.Err = err
@@ -123,6 +130,7 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 	}
 	out := make([]*Result, 0, len(runs))
 	for _, sr := range runs {
+		e.endWriteBack(ctx, sr)
 		e.finish(ctx, sr, send)
 		out = append(out, sr.result)
 	}
@@ -166,6 +174,7 @@ func (e *Engine) openSync(ctx context.Context, sr *syncRun, send bool) {
 // sync's planner, then diffs. On return each active sync has its plan.
 func (e *Engine) extract(ctx context.Context, model *config.Model, runs []*syncRun, opts Options, send bool) (*rejections, uint64, error) {
 	rej := &rejections{}
+	rej.spool, rej.spoolErr = e.rejectionSpool(runs, send)
 	var active []*syncRun
 	for _, sr := range runs {
 		if !sr.failed() {
