@@ -141,6 +141,8 @@ type loader struct {
 	// writeBackAt is the project-wide write_back entry, read once the
 	// sources are.
 	writeBackAt *pair
+	// stateAt is the top-level state entry (state.go).
+	stateAt *pair
 	// budget bounds the work spent expanding aliases and merge keys, which
 	// a small hostile file can otherwise make exponential.
 	budget int
@@ -231,6 +233,7 @@ func (l *loader) load() (*Project, error) {
 	}
 	l.checkAfterCycles(p.Syncs)
 	l.resolveAlerts(p)
+	p.State = l.projectState()
 	l.resolveWriteBack(p, p.Sources)
 	if err := l.result(p); err != nil {
 		return nil, err
@@ -352,13 +355,17 @@ func (l *loader) collectProject(doc node) {
 			l.projectAlerts(p.val)
 			continue
 		}
+		if p.key == keyState {
+			l.stateAt = &p
+			continue
+		}
 		if p.key == keyWriteBack {
 			l.writeBackAt = &p
 			continue
 		}
 		sec, known := sectionByName(p.key)
 		if !known {
-			l.errorAt(p.knode, "unknown top-level key %q%s", p.key, orKnown(p.key, append(sectionNames(), keyAlerts, keyWriteBack), "top-level keys"))
+			l.errorAt(p.knode, "unknown top-level key %q%s", p.key, orKnown(p.key, append(sectionNames(), keyAlerts, keyWriteBack, keyState), "top-level keys"))
 			continue
 		}
 		if p.val.isNull() {

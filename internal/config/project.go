@@ -37,6 +37,10 @@ type Project struct {
 	// section), nil when there is none; each sync's Alerts already
 	// includes them.
 	Alerts *Alerts
+	// State is the state store from the top-level state key: a
+	// postgres:// URL, an absolute path to an SQLite file, or "" for the
+	// embedded default under .riptide/.
+	State string
 	// WriteBack is the project-wide write_back (the top-level key), nil
 	// when there is none; each sync's WriteBack already includes it.
 	WriteBack *WriteBack
