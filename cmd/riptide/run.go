@@ -108,6 +108,7 @@ type resultJSON struct {
 	Seconds   float64             `json:"duration_seconds"`
 	Phases    []state.Phase       `json:"phases,omitempty"`
 	Samples   map[string][]string `json:"samples,omitempty"`
+	Warnings  []string            `json:"warnings,omitempty"`
 }
 
 func toJSON(r *engine.Result, sent bool) resultJSON {
@@ -116,7 +117,7 @@ func toJSON(r *engine.Result, sent bool) resultJSON {
 	out := resultJSON{
 		Sync: r.Sync, Status: run.Status, Rows: c.Rows, Added: c.Added, Changed: c.Changed,
 		Removed: c.Removed, Unchanged: c.Unchanged, Rejected: c.Rejected, Skipped: c.Skipped,
-		Planned: c.Planned, Phases: run.Phases, Samples: r.Samples,
+		Planned: c.Planned, Phases: run.Phases, Samples: r.Samples, Warnings: r.Warnings,
 	}
 	if r.Err != nil {
 		out.Error = r.Err.Error()
@@ -213,6 +214,9 @@ func printSummary(w io.Writer, results []*engine.Result, sent bool, took time.Du
 		}
 		if r.Err != nil {
 			fmt.Fprintf(w, "  error: %s\n", r.Err)
+		}
+		for _, warning := range r.Warnings {
+			fmt.Fprintf(w, "  warning: %s\n", warning)
 		}
 		if sent && c.Rejected > 0 {
 			fmt.Fprintf(w, "  %d rows rejected (null or duplicate primary key): riptide runs show %s\n", c.Rejected, run.ID)
