@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -131,7 +132,11 @@ func serve(g *globalFlags, f *serveFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store, stateDir, err := openState(ctx, g, p.Dir, p.State)
+	stateDir := filepath.Join(p.Dir, ".riptide")
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	store, err := state.Open(ctx, filepath.Join(stateDir, "state.db"))
 	if err != nil {
 		return err
 	}
