@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -58,12 +60,8 @@ func openApp(ctx context.Context, g *globalFlags) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := redact.New(p.Secrets)
-	stateDir := filepath.Join(p.Dir, ".riptide")
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
-	}
-	store, err := state.Open(ctx, filepath.Join(stateDir, "state.db"))
+	r := redact.New(append(slices.Clone(p.Secrets), stateSecrets(g)...))
+	store, stateDir, err := openState(ctx, g, p.Dir, p.State)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +80,32 @@ func openApp(ctx context.Context, g *globalFlags) (*app, error) {
 }
 
 func (a *app) Close() { a.store.Close() }
+
+// openState opens the state store every command uses: the one --state
+// names, else the project's state key, else the embedded store in
+// .riptide/state.db. It also makes .riptide/, the state directory, which
+// holds snapshots (a cache of them with the PostgreSQL store) and spill
+// files whatever the store.
+func openState(ctx context.Context, g *globalFlags, projectDir, projectState string) (*state.Store, string, error) {
+	stateDir := filepath.Join(projectDir, ".riptide")
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, "", fmt.Errorf("create state directory: %w", err)
+	}
+	location := cmp.Or(g.state, projectState, filepath.Join(stateDir, "state.db"))
+	store, err := state.Open(ctx, location)
+	if err != nil {
+		return nil, "", err
+	}
+	return store, stateDir, nil
+}
+
+// stateSecrets is what of --state must never be shown: a URL's password.
+func stateSecrets(g *globalFlags) []string {
+	if pass := redact.URLPassword(g.state); pass != "" {
+		return []string{pass}
+	}
+	return nil
+}
 
 // withApp runs fn with the project loaded and its state open, under a
 // context that Ctrl-C cancels.

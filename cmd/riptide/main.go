@@ -73,6 +73,7 @@ type globalFlags struct {
 	project  string
 	json     bool
 	logLevel string
+	state    string // --state: the state store, overriding the project's state key
 }
 
 func newRootCmd() *cobra.Command {
@@ -86,6 +87,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.project, "project", "p", ".", "project directory (holding riptide.yaml)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.state, "state", "", "state store: postgres://user@host:port/db (shared by several processes) or an SQLite file; default: the project's state key, else .riptide/state.db")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
 	})

@@ -31,7 +31,8 @@ same key).`,
 }
 
 // openStateOnly opens the project's state store without loading the
-// project, so that tokens can be managed while a project file is broken.
+// project, so that tokens can be managed while a project file is broken
+// (only its state key must read).
 func openStateOnly(ctx context.Context, g *globalFlags) (*state.Store, error) {
 	dir, err := filepath.Abs(g.project)
 	if err != nil {
@@ -46,11 +47,14 @@ func openStateOnly(ctx context.Context, g *globalFlags) (*state.Store, error) {
 	if !found {
 		return nil, &exitError{code: exitInvalid, err: fmt.Errorf("%s holds no %s: run in a project directory or give -p DIR", dir, config.ProjectFile)}
 	}
-	stateDir := filepath.Join(dir, ".riptide")
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
+	projectState := ""
+	if g.state == "" {
+		// Only the state key is read: the rest of the project may be broken.
+		if projectState, _, err = config.LoadState(dir); err != nil {
+			return nil, &exitError{code: exitInvalid, err: err}
+		}
 	}
-	store, err := state.Open(ctx, filepath.Join(stateDir, "state.db"))
+	store, _, err := openState(ctx, g, dir, projectState)
 	if err != nil {
 		return nil, err
 	}

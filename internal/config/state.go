@@ -1,9 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/riptide-data/riptide/internal/redact"
 )
@@ -13,6 +17,47 @@ import (
 // of the embedded SQLite file. Left out, the store is embedded under
 // .riptide/.
 const keyState = "state"
+
+// LoadState reads only the state key of the project in dir, as Load
+// would, with the secrets it holds: commands that need nothing but the
+// state store (riptide tokens) keep working while models, syncs or other
+// keys are broken.
+func LoadState(dir string, opts ...Option) (state string, secrets []string, err error) {
+	o := options{lookupEnv: os.LookupEnv}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, &Errors{List: []Error{{Msg: fmt.Sprintf("resolve project directory %s: %v", dir, err)}}}
+	}
+	l := &loader{
+		dir: abs, lookupEnv: o.lookupEnv, budget: 1 << 20,
+		broken: map[*yaml.Node]bool{}, fromEnv: map[*yaml.Node]bool{},
+	}
+	root, _ := l.readProjectFile()
+	for _, doc := range root {
+		if doc.isNull() {
+			continue
+		}
+		pairs, ok := l.mapping(doc, doc.file)
+		if !ok {
+			continue
+		}
+		for _, p := range pairs {
+			if p.key == keyState {
+				l.interpolateTree(p.val, map[*yaml.Node]bool{})
+				l.stateAt = &p
+			}
+		}
+	}
+	p := &Project{Dir: abs}
+	p.State = l.projectState()
+	if err := l.result(p); err != nil {
+		return "", nil, err
+	}
+	return p.State, p.Secrets, nil
+}
 
 // projectState reads the state key, once the whole file has been read.
 func (l *loader) projectState() string {

@@ -64,3 +64,26 @@ func TestStateKey(t *testing.T) {
 		}
 	}
 }
+
+// LoadState reads the state key of a project whose other parts are broken.
+func TestLoadStateOnly(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "state: postgres://riptide:${PG_PASSWORD}@db/riptide\nsyncs:\n  broken: {model: nowhere}\n"
+	if err := os.WriteFile(filepath.Join(dir, ProjectFile), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := WithLookupEnv(func(name string) (string, bool) { return "pw-from-env", name == "PG_PASSWORD" })
+	if _, err := Load(dir, testSpecs(), env); err == nil {
+		t.Fatal("the broken sync loaded")
+	}
+	state, secrets, err := LoadState(dir, env)
+	if err != nil || state != "postgres://riptide:pw-from-env@db/riptide" || !slices.Contains(secrets, "pw-from-env") {
+		t.Fatalf("LoadState = %q, %q, %v", state, secrets, err)
+	}
+	if _, _, err := LoadState(dir); err == nil || !strings.Contains(err.Error(), "PG_PASSWORD") {
+		t.Fatalf("an unset variable: %v", err)
+	}
+	if _, _, err := LoadState(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no riptide.yaml") {
+		t.Fatalf("no project: %v", err)
+	}
+}
