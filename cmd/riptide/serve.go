@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/riptide-data/riptide/internal/alert"
 	"github.com/riptide-data/riptide/internal/builtin"
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/engine"
@@ -147,14 +148,15 @@ func serve(g *globalFlags, f *serveFlags) error {
 	engine.SetRequestObserver(sv.metrics.ObserveRequest)
 	defer engine.SetRequestObserver(nil)
 
+	alerts := newServeAlerts(p, store, sv.logger.Load)
 	sched, err := scheduler.New(scheduler.Config{
 		Project: p, Runner: eng, Store: store, Logger: logger, ShutdownTimeout: f.shutdownTimeout,
-		OnFinish: func(r *engine.Result) { sv.metrics.ObserveRun(r.Run) },
+		OnFinish: func(r *engine.Result) { sv.metrics.ObserveRun(r.Run); alerts.onFinish(r) },
 	})
 	if err != nil {
 		return err
 	}
-	adapter := &schedulerAdapter{s: sched, sv: sv}
+	adapter := &schedulerAdapter{s: sched, sv: sv, alerts: alerts}
 	api, err := server.New(server.Config{
 		Project: p, Store: store, Scheduler: adapter, Metrics: sv.metrics, Logger: logger,
 		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
@@ -184,6 +186,7 @@ func serve(g *globalFlags, f *serveFlags) error {
 		return err
 	}
 	adapter.running.Store(true)
+	alerts.notifier.SetLinkBase("http://" + ln.Addr().String())
 	httpSrv := api.HTTPServer(f.addr)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -224,6 +227,11 @@ loop:
 	if err := sched.Wait(); err != nil {
 		logger.Warn("runs cut short by shutdown", "err", err)
 	}
+	alertCtx, cancelAlerts := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelAlerts()
+	if err := alerts.notifier.Close(alertCtx); err != nil {
+		logger.Warn("alerts left undelivered at shutdown", "err", err)
+	}
 	logger.Info("stopped")
 	return failed
 }
@@ -232,6 +240,7 @@ loop:
 type schedulerAdapter struct {
 	s       *scheduler.Scheduler
 	sv      *service
+	alerts  *serveAlerts
 	running atomic.Bool
 }
 
@@ -256,5 +265,31 @@ func (a *schedulerAdapter) Reload(ctx context.Context, p *config.Project) error 
 	if errors.Is(err, scheduler.ErrStopped) {
 		return fmt.Errorf("%w: %v", server.ErrNotAccepting, err)
 	}
+	if err == nil {
+		a.alerts.project.Store(p)
+	}
 	return err
+}
+
+// serveAlerts checks finished runs against the alert rules of the project
+// in use (replaced on reload) and hands what fires to the notifier, which
+// delivers on its own goroutine, never the scheduler's.
+type serveAlerts struct {
+	project  atomic.Pointer[config.Project]
+	notifier *alert.Notifier
+}
+
+func newServeAlerts(p *config.Project, store *state.Store, logger func() *slog.Logger) *serveAlerts {
+	a := &serveAlerts{notifier: alert.New(alert.Config{History: store.ListRuns, Logger: logger})}
+	a.project.Store(p)
+	return a
+}
+
+func (a *serveAlerts) onFinish(r *engine.Result) {
+	if r == nil || r.Run == nil {
+		return
+	}
+	if s, ok := a.project.Load().Syncs[r.Sync]; ok && s.Alerts != nil {
+		a.notifier.Notify(s.Alerts, r.Run)
+	}
 }
