@@ -212,8 +212,27 @@ var ErrNotFound = errors.New("not found")
 
 // GetRun returns a run by ID or by an unambiguous prefix of its ID.
 func (s *Store) GetRun(ctx context.Context, id string) (*Run, error) {
-	rows, err := s.query(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\' ORDER BY id LIMIT 2`,
-		id, escapeLike(id)+"%")
+	// A whole ID is one primary-key lookup; only a prefix (typed by a
+	// user) scans, since LIKE cannot use the key's index.
+	rows, err := s.query(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("get run: %w", err)
+	}
+	if rows.Next() {
+		r, err := scanRun(rows)
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("get run: %w", err)
+		}
+		return r, nil
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("get run: %w", err)
+	}
+	rows, err = s.query(ctx, `SELECT `+runColumns+` FROM runs WHERE id LIKE ? ESCAPE '\' ORDER BY id LIMIT 2`,
+		escapeLike(id)+"%")
 	if err != nil {
 		return nil, fmt.Errorf("get run: %w", err)
 	}
