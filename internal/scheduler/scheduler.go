@@ -95,7 +95,8 @@ type entry struct {
 	timing *timing   // nil: manual, or run only after others
 	next   time.Time // the next fire time (timing only)
 	// upDone holds the upstream syncs (after:) that have succeeded since
-	// this sync's last run was queued.
+	// this sync's last run was queued; Start derives it from the run
+	// history.
 	upDone map[string]bool
 }
 
@@ -173,7 +174,8 @@ func (s *Scheduler) entries(p *config.Project, old map[string]*entry) (map[strin
 }
 
 // Start catches up on missed schedules (each sync whose fire time passed
-// since its last recorded run is queued once) and runs the scheduler in
+// since its last recorded run is queued once) and on after: sequences
+// (see restoreAfterLocked), and runs the scheduler in
 // the background until ctx is cancelled; then it stops taking work and
 // lets in-flight runs finish (see Wait).
 func (s *Scheduler) Start(ctx context.Context) error {
@@ -183,6 +185,10 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return errors.New("start scheduler: already started")
 	}
 	s.runCtx, s.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
+	if err := s.restoreAfterLocked(ctx); err != nil {
+		s.cancelRun()
+		return err
+	}
 	if err := s.catchUpLocked(ctx); err != nil {
 		s.cancelRun()
 		return err
