@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/riptide-data/riptide/internal/engine"
 	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/telemetry"
 )
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -41,14 +43,23 @@ func newPlanCmd(g *globalFlags) *cobra.Command {
 // output, one engine call apart.
 func newExecCmd(g *globalFlags, send bool, cmd *cobra.Command) *cobra.Command {
 	var (
-		all  bool
-		opts engine.Options
+		all          bool
+		opts         engine.Options
+		otlpEndpoint string
 	)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return withApp(g, func(ctx context.Context, a *app) error {
 			syncs, err := syncArgs(a.project, args, all)
 			if err != nil {
 				return err
+			}
+			if send {
+				tracing, flushTraces, err := startTracing(ctx, otlpEndpoint, a.logger)
+				if err != nil {
+					return err
+				}
+				defer flushTraces()
+				a.engine.Tracer = tracing.Runs()
 			}
 			obs := newObserver(os.Stdout, g.json)
 			a.engine.Observer = obs
@@ -86,7 +97,34 @@ func newExecCmd(g *globalFlags, send bool, cmd *cobra.Command) *cobra.Command {
 	cmd.Flags().BoolVar(&all, "all", false, verb+" every sync of the project")
 	cmd.Flags().BoolVar(&opts.FullResync, "full-resync", false, "send every row again, not only changes (deletes only what a mirror would)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "send even when the plan exceeds max_change_pct")
+	if send {
+		addOTLPFlag(cmd, &otlpEndpoint)
+	}
 	return cmd
+}
+
+// addOTLPFlag adds --otlp-endpoint, where run and serve export traces.
+func addOTLPFlag(cmd *cobra.Command, endpoint *string) {
+	cmd.Flags().StringVar(endpoint, "otlp-endpoint", "",
+		"OTLP/HTTP base URL to export traces of runs to, e.g. http://127.0.0.1:4318 (default: $OTEL_EXPORTER_OTLP_ENDPOINT or $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; none: no tracing)")
+}
+
+// startTracing sets up trace export for run and serve. flush exports the
+// spans still buffered, waiting for the endpoint at most 10 seconds: a
+// slow or absent collector must not hold the exit up for long.
+func startTracing(ctx context.Context, endpoint string, logger *slog.Logger) (tracing *telemetry.Tracing, flush func(), err error) {
+	tracing, err = telemetry.Start(ctx, telemetry.Config{Endpoint: endpoint, Logger: logger})
+	if err != nil {
+		return nil, nil, &exitError{code: exitInvalid, err: err}
+	}
+	flush = func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(ctx); err != nil {
+			logger.Warn("traces were not all exported", "error", err)
+		}
+	}
+	return tracing, flush, nil
 }
 
 // resultJSON is the machine-readable form of one sync's run or plan.

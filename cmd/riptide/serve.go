@@ -28,6 +28,7 @@ type serveFlags struct {
 	addr            string
 	logFormat       string
 	shutdownTimeout time.Duration
+	otlpEndpoint    string
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -48,6 +49,7 @@ flight finish within --shutdown-timeout, and exits 0.`,
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks a free one)")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", scheduler.DefaultShutdownTimeout, "how long runs in flight may take to finish on shutdown")
+	addOTLPFlag(cmd, &f.otlpEndpoint)
 	return cmd
 }
 
@@ -78,6 +80,7 @@ type service struct {
 	store    *state.Store
 	stateDir string
 	metrics  *server.Metrics
+	tracer   engine.Tracer // nil: runs are not traced
 	logger   atomic.Pointer[slog.Logger]
 }
 
@@ -93,7 +96,7 @@ func (sv *service) engineFor(p *config.Project) (*engine.Engine, error) {
 	return &engine.Engine{
 		Project: p, Store: sv.store, StateDir: sv.stateDir,
 		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
-		Logger: logger, Redactor: r, Sleep: sv.sleep,
+		Logger: logger, Redactor: r, Sleep: sv.sleep, Tracer: sv.tracer,
 		// Set here: the engine would set a default on each run, and the
 		// scheduler runs syncs on one engine concurrently.
 		Observer: quietObserver{},
@@ -139,7 +142,14 @@ func serve(g *globalFlags, f *serveFlags) error {
 	if err := useSecretKey(store); err != nil {
 		return err
 	}
-	sv := &service{g: g, f: f, store: store, stateDir: stateDir, metrics: server.NewMetrics()}
+	startLogger, _ := serveLogger(g, f.logFormat, redact.New(p.Secrets))
+	tracing, flushTraces, err := startTracing(ctx, f.otlpEndpoint, startLogger)
+	if err != nil {
+		return err
+	}
+	// Deferred here, it runs once the runs in flight have ended.
+	defer flushTraces()
+	sv := &service{g: g, f: f, store: store, stateDir: stateDir, metrics: server.NewMetrics(), tracer: tracing.Runs()}
 	eng, err := sv.engineFor(p)
 	if err != nil {
 		return err
