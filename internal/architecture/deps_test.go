@@ -33,6 +33,10 @@ var rules = []struct {
 	// serves what they did; connectors reach it only as plugins it is given.
 	{"internal/scheduler", []string{"internal/config", "internal/engine", "internal/state"}},
 	{"internal/server", []string{"internal/config", "internal/connector", "internal/engine", "internal/redact", "internal/state"}},
+	// Alerts go out through the webhook and Slack destinations' clients,
+	// so that an alert is signed and posted exactly as those syncs are.
+	{"internal/alert", []string{"internal/config", "internal/connector", "internal/state", "internal/destination/httplog", "internal/destination/slack", "internal/destination/webhook"}},
+	{"internal/telemetry", []string{"internal/connector", "internal/engine", "internal/state"}},
 }
 
 func TestDependencyDirection(t *testing.T) {
