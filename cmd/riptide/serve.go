@@ -22,6 +22,7 @@ import (
 	"github.com/riptide-data/riptide/internal/scheduler"
 	"github.com/riptide-data/riptide/internal/server"
 	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/worker"
 )
 
 type serveFlags struct {
@@ -39,6 +40,11 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 		Long: `Run the project's syncs on their schedules and serve the REST API
 (docs/API.md; every endpoint but /healthz needs a token from riptide tokens
 create).
+
+With a PostgreSQL state store (--state postgres://…), several serve
+processes share the work: runs are jobs of a queue in that database that
+every process works, one process at a time schedules, and a run whose
+process died is resumed by another.
 
 SIGHUP or POST /api/v1/reload re-reads the project (a broken file keeps the
 running configuration). SIGTERM or Ctrl-C stops taking work, lets runs in
@@ -82,7 +88,12 @@ type service struct {
 	metrics  *server.Metrics
 	tracer   engine.Tracer // nil: runs are not traced
 	logger   atomic.Pointer[slog.Logger]
+	// engine is the engine of the project in use, which the queue's
+	// worker runs jobs with (nil without a queue).
+	engine atomic.Pointer[engine.Engine]
 }
+
+func (sv *service) runner() worker.Runner { return sv.engine.Load() }
 
 func (sv *service) engineFor(p *config.Project) (*engine.Engine, error) {
 	r := redact.New(p.Secrets)
@@ -158,11 +169,32 @@ func serve(g *globalFlags, f *serveFlags) error {
 	engine.SetRequestObserver(sv.metrics.ObserveRequest)
 	defer engine.SetRequestObserver(nil)
 
+	sv.engine.Store(eng)
+
 	alerts := newServeAlerts(p, store, sv.logger.Load)
-	sched, err := scheduler.New(scheduler.Config{
+	onFinish := func(r *engine.Result) { sv.metrics.ObserveRun(r.Run); alerts.onFinish(r) }
+	var sched *scheduler.Scheduler
+	var queue *worker.Queue
+	schedCfg := scheduler.Config{
 		Project: p, Runner: eng, Store: store, Logger: logger, ShutdownTimeout: f.shutdownTimeout,
-		OnFinish: func(r *engine.Result) { sv.metrics.ObserveRun(r.Run); alerts.onFinish(r) },
-	})
+		OnFinish: onFinish,
+	}
+	if store.Shared() {
+		// Several processes share the database: runs go through its job
+		// queue, which this process works beside the others.
+		queue, err = worker.New(ctx, worker.Config{
+			Store: store, Runner: sv.runner, Logger: logger,
+			OnFinish: func(r *engine.Result) {
+				onFinish(r)
+				sched.Finished(context.Background(), r)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		schedCfg.Queue = queue
+	}
+	sched, err = scheduler.New(schedCfg)
 	if err != nil {
 		return err
 	}
@@ -191,9 +223,33 @@ func serve(g *globalFlags, f *serveFlags) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("listen on %s: %w", f.addr, err)}
 	}
-	if err := sched.Start(ctx); err != nil {
-		ln.Close()
-		return err
+	// scheduling says whether this process runs the scheduler (with a
+	// queue, only while it leads); led reports the end of its leadership
+	// (nil: serve stopped).
+	var scheduling atomic.Bool
+	led := make(chan error, 1)
+	if queue == nil {
+		if err := sched.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		scheduling.Store(true)
+	} else {
+		// The queue outlives ctx: Stop drains it at shutdown.
+		if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+			ln.Close()
+			return err
+		}
+		go func() {
+			led <- queue.Lead(ctx, func() error {
+				if err := sched.Start(ctx); err != nil {
+					return err
+				}
+				scheduling.Store(true)
+				return nil
+			})
+		}()
+		logger.Info("working the shared queue", "worker", queue.ID())
 	}
 	adapter.running.Store(true)
 	alerts.notifier.SetLinkBase("http://" + ln.Addr().String())
@@ -222,6 +278,12 @@ loop:
 			failed = fmt.Errorf("serve: %w", err)
 			stop()
 			break loop
+		case err := <-led:
+			if err != nil {
+				failed = fmt.Errorf("serve: %w", err)
+				stop()
+				break loop
+			}
 		}
 	}
 	// Stop taking work: the scheduler saw ctx end; the API finishes the
@@ -234,8 +296,15 @@ loop:
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		logger.Warn("API shutdown", "err", err)
 	}
-	if err := sched.Wait(); err != nil {
-		logger.Warn("runs cut short by shutdown", "err", err)
+	if scheduling.Load() {
+		if err := sched.Wait(); err != nil {
+			logger.Warn("runs cut short by shutdown", "err", err)
+		}
+	}
+	if queue != nil {
+		if err := queue.Stop(f.shutdownTimeout); err != nil {
+			logger.Warn("runs cut short by shutdown", "err", err)
+		}
 	}
 	alertCtx, cancelAlerts := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelAlerts()
@@ -277,6 +346,7 @@ func (a *schedulerAdapter) Reload(ctx context.Context, p *config.Project) error 
 	}
 	if err == nil {
 		a.alerts.project.Store(p)
+		a.sv.engine.Store(eng)
 	}
 	return err
 }

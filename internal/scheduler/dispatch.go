@@ -88,7 +88,7 @@ func (s *Scheduler) execute(r Runner, group []*job) {
 		delete(s.running, j.sync)
 		s.perDest[j.dest]--
 		if succeeded(out[i]) {
-			s.upstreamSucceededLocked(j.sync)
+			s.upstreamSucceededLocked(s.runCtx, j.sync)
 		}
 	}
 	s.dispatchLocked()
@@ -154,7 +154,7 @@ func succeeded(r *engine.Result) bool {
 
 // upstreamSucceededLocked queues every sync that runs after up and whose
 // upstream syncs have now all succeeded since its last run was queued.
-func (s *Scheduler) upstreamSucceededLocked(up string) {
+func (s *Scheduler) upstreamSucceededLocked(ctx context.Context, up string) {
 	if s.stopped {
 		return
 	}
@@ -171,9 +171,24 @@ func (s *Scheduler) upstreamSucceededLocked(up string) {
 		if !ready {
 			continue
 		}
-		if _, err := s.enqueueLocked(s.runCtx, name, engine.Options{}, "after "+strings.Join(e.sync.After, ", ")); err != nil {
+		if _, err := s.enqueueLocked(ctx, name, engine.Options{}, "after "+strings.Join(e.sync.After, ", ")); err != nil {
 			s.logger.Error("queue a run after its upstream syncs", "sync", name, "error", err)
 		}
+	}
+}
+
+// Finished tells a scheduler with a Queue of a run that ended (on this
+// process's worker), which may queue the syncs that run after it. Each
+// process counts the upstream runs it saw end; the leader, at its start,
+// also counts those of the run history (see restoreAfterLocked).
+func (s *Scheduler) Finished(ctx context.Context, res *engine.Result) {
+	if res == nil || !succeeded(res) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.syncs[res.Sync]; ok {
+		s.upstreamSucceededLocked(ctx, res.Sync)
 	}
 }
 

@@ -55,10 +55,21 @@ type Config struct {
 	// the scheduler is stopped, after which their context is cancelled
 	// (default DefaultShutdownTimeout).
 	ShutdownTimeout time.Duration
+	// Queue, when set, takes the runs the scheduler queues (a job queue
+	// that several processes work, internal/worker): the scheduler then
+	// decides only when runs are due and runs none itself, and Finished
+	// tells it of runs that ended.
+	Queue Queue
 	// OnFinish is called after each run ends, with its result (the run
 	// record, and the error when it failed), for metrics and alerts. It
 	// is called from the run's goroutine and must not block for long.
 	OnFinish func(*engine.Result)
+}
+
+// Queue records a run as queued and queues it for a worker, returning its
+// ID, or the ID of a run of the sync already waiting to start.
+type Queue interface {
+	Enqueue(ctx context.Context, run *state.Run, opts engine.Options) (string, error)
 }
 
 // Scheduler runs a project's syncs when they are due. Create it with New,
@@ -70,6 +81,7 @@ type Scheduler struct {
 	logger   *slog.Logger
 	timeout  time.Duration
 	onFinish func(*engine.Result)
+	shared   Queue
 
 	mu      sync.Mutex
 	project *config.Project
@@ -120,8 +132,8 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	s := &Scheduler{
 		store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, timeout: cfg.ShutdownTimeout,
-		onFinish: cfg.OnFinish,
-		running:  map[string]*job{}, perDest: map[string]int{},
+		onFinish: cfg.OnFinish, shared: cfg.Queue,
+		running: map[string]*job{}, perDest: map[string]int{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if s.clock == nil {
@@ -340,6 +352,14 @@ func (s *Scheduler) enqueueLocked(ctx context.Context, sync string, opts engine.
 	run := &state.Run{
 		ID: id.String(), Sync: sync, Model: e.sync.Model, Destination: e.sync.Destination,
 		Status: state.StatusQueued, FullResync: opts.FullResync, StartedAt: s.clock.Now().UTC(),
+	}
+	if s.shared != nil {
+		id, err := s.shared.Enqueue(context.WithoutCancel(ctx), run, opts)
+		if err != nil {
+			return "", err
+		}
+		s.logger.Info("run queued", "sync", sync, "run", id, "reason", reason)
+		return id, nil
 	}
 	if err := s.store.SaveRun(context.WithoutCancel(ctx), run); err != nil {
 		return "", fmt.Errorf("queue a run of %s: %w", sync, err)

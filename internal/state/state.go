@@ -110,18 +110,33 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // SaveRun inserts or updates a run.
 func (s *Store) SaveRun(ctx context.Context, r *Run) error {
+	return s.saveRun(ctx, s.db, r)
+}
+
+// SaveRunTx saves a run within tx, so that a caller can commit it with
+// work of its own (a job queue inserting the run's job); PostgreSQL only.
+func (s *Store) SaveRunTx(ctx context.Context, tx *sql.Tx, r *Run) error {
+	return s.saveRun(ctx, tx, r)
+}
+
+// execer is what saveRun writes through: the database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) saveRun(ctx context.Context, ex execer, r *Run) error {
 	counts, _ := json.Marshal(r.Counts)
 	phases, _ := json.Marshal(r.Phases)
 	var finished any
 	if r.FinishedAt != nil {
 		finished = r.FinishedAt.UTC().Format(timeFormat)
 	}
-	_, err := s.exec(ctx, `
+	_, err := ex.ExecContext(ctx, s.dialect.rebind(`
 		INSERT INTO runs (id, sync, model, destination, status, full_resync, started_at, finished_at, counts, phases, error, row_errors, requests)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
 			counts = excluded.counts, phases = excluded.phases, error = excluded.error, row_errors = excluded.row_errors,
-			requests = excluded.requests`,
+			requests = excluded.requests`),
 		r.ID, r.Sync, r.Model, r.Destination, r.Status, r.FullResync, r.StartedAt.UTC().Format(timeFormat),
 		finished, string(counts), string(phases), r.Error, r.RowErrors, r.Requests)
 	if err != nil {
