@@ -37,6 +37,7 @@ var rules = []struct {
 	// so that an alert is signed and posted exactly as those syncs are.
 	{"internal/alert", []string{"internal/config", "internal/connector", "internal/state", "internal/destination/httplog", "internal/destination/slack", "internal/destination/webhook"}},
 	{"internal/telemetry", []string{"internal/connector", "internal/engine", "internal/state"}},
+	{"internal/worker", []string{"internal/diff", "internal/engine", "internal/state"}},
 }
 
 func TestDependencyDirection(t *testing.T) {
