@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,9 @@ import (
 type SnapshotStorage struct {
 	db   *sql.DB
 	sync string
+	// epoch is the lock epoch TryLock started (0 before): every write
+	// checks it is still the sync's (checkEpoch).
+	epoch atomic.Int64
 }
 
 // snapshotChunk is the size of the rows a base is stored in: small enough
@@ -44,7 +48,10 @@ func (ss *SnapshotStorage) lockKey() int64 {
 
 // TryLock takes the sync's session-level advisory lock on a connection
 // kept for as long as the lock is held; PostgreSQL drops the lock when
-// that session ends, so a worker that dies frees the sync.
+// that session ends, so a worker that dies frees the sync. Taking it
+// starts a new lock epoch, which this storage's writes then carry: a
+// process that lost its session without noticing cannot write once
+// another has taken the sync.
 func (ss *SnapshotStorage) TryLock(ctx context.Context) (func() error, bool, error) {
 	conn, err := ss.db.Conn(ctx)
 	if err != nil {
@@ -60,6 +67,14 @@ func (ss *SnapshotStorage) TryLock(ctx context.Context) (func() error, bool, err
 		conn.Close()
 		return nil, false, nil
 	}
+	epoch, err := ss.bumpEpoch(ctx, conn)
+	if err != nil {
+		// Ending the session frees the lock.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		conn.Close()
+		return nil, false, err
+	}
+	ss.epoch.Store(epoch)
 	release := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), storageTimeout)
 		defer cancel()
@@ -145,9 +160,18 @@ func (ss *SnapshotStorage) Deltas(ctx context.Context, gen uint64, fn func([]byt
 var ErrSnapshotMoved = errors.New("the snapshot moved on to another generation: another process took the sync over")
 
 // AppendDelta records one group, committed when it returns, provided gen
-// is still the published generation.
+// is still the published generation and this storage still holds the
+// sync's lock epoch.
 func (ss *SnapshotStorage) AppendDelta(ctx context.Context, gen uint64, group []byte) error {
-	res, err := ss.db.ExecContext(ctx, `INSERT INTO snapshot_deltas (sync, generation, data)
+	tx, err := ss.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record snapshot delta of %s: %w", ss.sync, err)
+	}
+	defer tx.Rollback()
+	if err := ss.checkEpoch(ctx, tx); err != nil {
+		return fmt.Errorf("record snapshot delta: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO snapshot_deltas (sync, generation, data)
 		SELECT $1::text, $2::bigint, $3::bytea WHERE EXISTS (SELECT 1 FROM snapshot_heads WHERE sync = $1 AND generation = $2)`,
 		ss.sync, gen, group)
 	if err != nil {
@@ -156,18 +180,25 @@ func (ss *SnapshotStorage) AppendDelta(ctx context.Context, gen uint64, group []
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("record snapshot delta of %s (generation %d): %w", ss.sync, gen, ErrSnapshotMoved)
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record snapshot delta of %s: %w", ss.sync, err)
+	}
 	return nil
 }
 
 // Publish replaces the sync's snapshot by generation gen, its base read
 // from base (nil for none), in one transaction: a crash leaves the old
-// generation with its delta or the new one, never a mixture.
+// generation with its delta or the new one, never a mixture. Like
+// AppendDelta, it needs this storage's lock epoch to be the sync's.
 func (ss *SnapshotStorage) Publish(ctx context.Context, gen uint64, head []byte, base io.Reader) error {
 	tx, err := ss.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("publish snapshot of %s: %w", ss.sync, err)
 	}
 	defer tx.Rollback()
+	if err := ss.checkEpoch(ctx, tx); err != nil {
+		return fmt.Errorf("publish snapshot: %w", err)
+	}
 	for _, q := range []string{`DELETE FROM snapshot_chunks WHERE sync = $1`, `DELETE FROM snapshot_deltas WHERE sync = $1`} {
 		if _, err := tx.ExecContext(ctx, q, ss.sync); err != nil {
 			return fmt.Errorf("publish snapshot of %s: %w", ss.sync, err)
