@@ -298,6 +298,19 @@ func (l *loader) flushRowErrorsLocked(ctx context.Context) {
 	l.rowErrs = l.rowErrs[:0]
 }
 
+// runError is a run's error as the caller gets it: the redacted text the
+// record keeps, with the identity of its cause still answering errors.Is
+// (a busy sync's diff.ErrLocked, a lost lock). It has no Unwrap, so the
+// unredacted chain never reaches a caller's message.
+type runError struct {
+	msg   string
+	cause error
+}
+
+func (e *runError) Error() string { return e.msg }
+
+func (e *runError) Is(target error) bool { return errors.Is(e.cause, target) }
+
 // finish closes a sync's run: status, stored record, snapshot compaction
 // and the sync's bookkeeping.
 func (e *Engine) finish(ctx context.Context, sr *syncRun, send bool) {
@@ -309,7 +322,7 @@ func (e *Engine) finish(ctx context.Context, sr *syncRun, send bool) {
 	case sr.result.Err != nil:
 		r.Status = state.StatusFailed
 		r.Error = e.Redactor.Error(sr.result.Err)
-		sr.result.Err = fmt.Errorf("%s", r.Error)
+		sr.result.Err = &runError{msg: r.Error, cause: sr.result.Err}
 	case r.Counts.Failed > 0:
 		r.Status = state.StatusPartial
 	default:

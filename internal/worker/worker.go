@@ -20,7 +20,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -254,7 +253,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	if len(results) > 0 {
 		res = results[0]
 	}
-	if res != nil && locked(res.Err) {
+	if res != nil && errors.Is(res.Err, diff.ErrLocked) {
 		// Another live worker runs the sync (its run holds the lock):
 		// this run waits for it. Snoozing does not use up the attempt.
 		logger.Debug("sync busy on another worker; run waits", "for", q.cfg.Snooze)
@@ -266,13 +265,6 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 		q.cfg.OnFinish(res)
 	}
 	return nil
-}
-
-// locked reports a run refused because another process holds its sync.
-// The engine records a run's error as its redacted text, so the error's
-// identity is gone by the time it reaches us: its message is what is left.
-func locked(err error) bool {
-	return err != nil && (errors.Is(err, diff.ErrLocked) || strings.Contains(err.Error(), diff.ErrLocked.Error()))
 }
 
 // settle makes sure the run's record ends finished: a runner that failed

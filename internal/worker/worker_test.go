@@ -2,7 +2,7 @@ package worker
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,8 +132,8 @@ func TestLockedSyncSnoozes(t *testing.T) {
 	var store *state.Store
 	r := runnerFunc(func(ctx context.Context, syncs []string, opts engine.Options) ([]*engine.Result, error) {
 		if tries.Add(1) <= 3 {
-			// As the engine reports it: the error flattened to its text.
-			return []*engine.Result{{Sync: syncs[0], Err: errors.New("sync s: " + diff.ErrLocked.Error())}}, nil
+			// As the engine reports it: diff.ErrLocked to errors.Is.
+			return []*engine.Result{{Sync: syncs[0], Err: fmt.Errorf("sync s: %w", diff.ErrLocked)}}, nil
 		}
 		return finishRunner(store)(ctx, syncs, opts)
 	})
