@@ -169,5 +169,6 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	mixedCmd.Flags().Float64Var(&faultsPct, "faults-pct", 10, "percent of requests answered 500 or 429")
 	cmd.AddCommand(planCmd, syncCmd, destCmd, hubspotCmd, mixedCmd)
 	cmd.AddCommand(newBenchServiceCmds(g)...)
+	cmd.AddCommand(newBenchWorkersCmd(g))
 	return cmd
 }
