@@ -100,6 +100,11 @@ func (q *Queue) campaign(ctx context.Context) (*sql.Conn, error) {
 // again. River's own rescue of stuck jobs was not used: it goes by a
 // fixed time since the job started, which a long run outlasts, and it
 // would hold a dead worker's run for that long.
+//
+// A worker can also die between taking a job and taking the sync's lock:
+// the run is still recorded queued and its job stays running. The sweep
+// queues such a run again once its worker's liveness lock is free
+// (requeueStranded).
 func (q *Queue) sweep(ctx context.Context) error {
 	runs, err := q.cfg.Store.FindRuns(ctx, state.RunFilter{Status: state.StatusRunning, Limit: 1000})
 	if err != nil {
@@ -108,6 +113,15 @@ func (q *Queue) sweep(ctx context.Context) error {
 	for _, r := range runs {
 		if err := q.resume(ctx, r); err != nil {
 			q.cfg.Logger.Error("queue a run whose worker died", "sync", r.Sync, "run", r.ID, "error", err)
+		}
+	}
+	stranded, err := q.strandedJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range stranded {
+		if err := q.requeueStranded(ctx, s); err != nil {
+			q.cfg.Logger.Error("queue a run whose worker died before it began", "sync", s.sync, "run", s.run, "error", err)
 		}
 	}
 	return nil

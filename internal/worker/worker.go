@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -67,7 +68,7 @@ type Config struct {
 	// its engine on reload).
 	Runner func() Runner
 	// ID names this process among the workers (River's client ID, kept in
-	// each job it works); default hostname-pid.
+	// each job it works); default hostname-pid-random.
 	ID string
 	// Workers is how many runs this process carries out at once
 	// (default 10).
@@ -89,6 +90,8 @@ type Queue struct {
 	cfg    Config
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
+	// unregister gives this process's liveness lock back (see alive.go).
+	unregister func()
 }
 
 // New applies River's migrations and returns a queue that works no job
@@ -101,8 +104,10 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, errors.New("new worker queue: no runner")
 	}
 	if cfg.ID == "" {
+		// The suffix keeps two queues of one process (tests, a reload)
+		// apart: each holds a liveness lock under its ID.
 		host, _ := os.Hostname()
-		cfg.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
+		cfg.ID = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.Uint32()&0xffff)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 10
@@ -177,11 +182,18 @@ func lockKey(name string) int64 {
 	return int64(h.Sum64())
 }
 
-// Start works jobs until Stop.
+// Start works jobs until Stop. It first registers this process as a live
+// worker, before it can take any job.
 func (q *Queue) Start(ctx context.Context) error {
-	if err := q.client.Start(ctx); err != nil {
+	unregister, err := q.holdAlive(ctx)
+	if err != nil {
 		return fmt.Errorf("start worker queue: %w", err)
 	}
+	if err := q.client.Start(ctx); err != nil {
+		unregister()
+		return fmt.Errorf("start worker queue: %w", err)
+	}
+	q.unregister = unregister
 	return nil
 }
 
@@ -189,6 +201,11 @@ func (q *Queue) Start(ctx context.Context) error {
 // outlast timeout they are cancelled (the engine records what the
 // destination acknowledged and the run failed).
 func (q *Queue) Stop(timeout time.Duration) error {
+	// Still registered while its runs end: the sweep must not queue
+	// again a run this process is still finishing.
+	if q.unregister != nil {
+		defer q.unregister()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := q.client.Stop(ctx); err == nil {
@@ -248,6 +265,14 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	logger := q.cfg.Logger.With("sync", a.Sync, "run", a.RunID, "worker", q.cfg.ID)
 	opts := engine.Options{FullResync: a.FullResync, RunIDs: map[string]string{a.Sync: a.RunID}}
 	logger.Debug("run taken", "resume", a.Resume)
+	if rec, err := q.cfg.Store.GetRun(ctx, a.RunID); err == nil && rec.FinishedAt != nil &&
+		rec.Status != state.StatusQueued && rec.Status != state.StatusRunning {
+		// A job queued again for a run that another worker finished
+		// after all (one whose liveness session alone was lost): the run
+		// happened once, and it must not happen twice.
+		logger.Warn("job of a run already finished; nothing to do", "status", rec.Status)
+		return nil
+	}
 	results, err := q.cfg.Runner().Run(ctx, []string{a.Sync}, opts)
 	var res *engine.Result
 	if len(results) > 0 {
