@@ -116,3 +116,29 @@ func Redis(t testing.TB) {
 	}
 	conn.Close()
 }
+
+// LogicalReplication checks that the PostgreSQL of url runs with
+// wal_level=logical, which streaming needs and which takes a restart to
+// set; .ci/run sets it.
+func LogicalReplication(t testing.TB, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect postgres: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var level string
+	if err := conn.QueryRow(ctx, "SHOW wal_level").Scan(&level); err != nil {
+		t.Fatalf("show wal_level: %v", err)
+	}
+	if level == "logical" {
+		return
+	}
+	const fix = `psql -h 127.0.0.1 -U postgres -c "ALTER SYSTEM SET wal_level = logical" && pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main restart (or run .ci/run)`
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("PostgreSQL runs with wal_level=%s; logical replication needs wal_level=logical: %s", level, fix)
+	}
+	t.Skipf("PostgreSQL runs with wal_level=%s; logical replication needs wal_level=logical: %s", level, fix)
+}
