@@ -93,3 +93,65 @@ func (s *Scheduler) lastSucceeded(ctx context.Context, sync string) (at time.Tim
 	}
 	return at, ok, nil
 }
+
+// ReviewAfter queues each sync (after:) whose upstream syncs have all
+// succeeded, by the run history, since its last run was queued; a
+// scheduler with a Queue that leads calls it on each sweep and when a run
+// of its own process ends, so that a sequence whose upstream syncs ran on
+// different processes goes on. The queued run's record (its start time
+// is when it was queued) uses the successes up, so later reviews do not
+// queue the sync again. A scheduler that has not started (one that does
+// not lead) or has stopped does nothing.
+func (s *Scheduler) ReviewAfter(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.stopped {
+		return nil
+	}
+	for _, name := range sortedNames(s.syncs) {
+		e := s.syncs[name]
+		if len(e.sync.After) == 0 {
+			continue
+		}
+		since, err := s.lastQueued(ctx, name)
+		if err != nil {
+			return fmt.Errorf("review after: last run of %s: %w", name, err)
+		}
+		ready := true
+		for _, up := range e.sync.After {
+			at, ok, err := s.lastSucceeded(ctx, up)
+			if err != nil {
+				return fmt.Errorf("review after: upstream %s of %s: %w", up, name, err)
+			}
+			e.upDone[up] = ok && at.After(since)
+			ready = ready && e.upDone[up]
+		}
+		if ready {
+			if _, err := s.enqueueLocked(ctx, name, engine.Options{}, "after "+strings.Join(e.sync.After, ", ")); err != nil {
+				return fmt.Errorf("review after: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// lastQueued returns when the sync's last run was queued or began (zero
+// if it has none): unlike lastBegun, a run still queued counts, since with
+// a shared queue it is live and will run. Only runs dropped before they
+// began ("not started:") leave the upstream successes for the next.
+func (s *Scheduler) lastQueued(ctx context.Context, sync string) (time.Time, error) {
+	const look = 50
+	runs, err := s.store.ListRuns(ctx, sync, look)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, r := range runs {
+		if !(r.Status == state.StatusFailed && strings.HasPrefix(r.Error, "not started:")) {
+			return r.StartedAt, nil
+		}
+	}
+	if len(runs) == look {
+		return runs[look-1].StartedAt, nil
+	}
+	return time.Time{}, nil
+}

@@ -177,18 +177,17 @@ func (s *Scheduler) upstreamSucceededLocked(ctx context.Context, up string) {
 	}
 }
 
-// Finished tells a scheduler with a Queue of a run that ended (on this
-// process's worker), which may queue the syncs that run after it. Each
-// process counts the upstream runs it saw end; the leader, at its start,
-// also counts those of the run history (see restoreAfterLocked).
+// Finished tells a scheduler with a Queue of a run that ended on this
+// process's worker. Runs end on every process, so no process's own count
+// of them is whole: only the leader (the started scheduler) acts, and it
+// reads the after: progress from the run history (ReviewAfter), which it
+// also does on each of its sweeps for the runs other processes finished.
 func (s *Scheduler) Finished(ctx context.Context, res *engine.Result) {
 	if res == nil || !succeeded(res) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.syncs[res.Sync]; ok {
-		s.upstreamSucceededLocked(ctx, res.Sync)
+	if err := s.ReviewAfter(ctx); err != nil {
+		s.logger.Error("queue the syncs that run after "+res.Sync, "error", err)
 	}
 }
 

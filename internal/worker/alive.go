@@ -155,3 +155,15 @@ func (q *Queue) requeueStranded(ctx context.Context, s strandedJob) error {
 	}
 	return nil
 }
+
+// Depth is how many runs wait for a worker across every process: the
+// sync_run jobs River holds available or scheduled (a snoozed job is
+// scheduled until its wait ends).
+func (q *Queue) Depth(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND state IN ('available', 'scheduled')`, Kind).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count queued runs: %w", err)
+	}
+	return n, nil
+}

@@ -20,7 +20,8 @@ var ErrLeadershipLost = errors.New("lost the scheduler's leadership: its databas
 // advisory lock on a connection of its own, which PostgreSQL frees when
 // the process dies, so another process takes over within a campaign
 // interval. Once elected it calls elected (serve starts its scheduler)
-// and sweeps for runs whose worker died every SweepEvery. It returns nil
+// and every SweepEvery sweeps for runs whose worker died and calls
+// Review. It returns nil
 // when ctx ends, and ErrLeadershipLost when the session is lost: the
 // caller stops (a restarted process campaigns again) rather than schedule
 // beside a new leader.
@@ -54,6 +55,11 @@ func (q *Queue) Lead(ctx context.Context, elected func() error) error {
 		}
 		if err := q.sweep(ctx); err != nil && ctx.Err() == nil {
 			q.cfg.Logger.Error("look for runs whose worker died", "error", err)
+		}
+		if q.cfg.Review != nil {
+			if err := q.cfg.Review(ctx); err != nil && ctx.Err() == nil {
+				q.cfg.Logger.Error("queue the syncs whose upstream syncs succeeded", "error", err)
+			}
 		}
 	}
 }

@@ -80,6 +80,10 @@ type Config struct {
 	// (default 3s).
 	SweepEvery time.Duration
 	Logger     *slog.Logger
+	// Review, when set, is called by the leader after each sweep: serve
+	// has its scheduler read after: progress from the run history
+	// (scheduler.ReviewAfter), since the upstream runs end on any process.
+	Review func(ctx context.Context) error
 	// OnFinish is called after each run this process carried out ends.
 	OnFinish func(*engine.Result)
 }
