@@ -235,6 +235,7 @@ func (l *loader) load() (*Project, error) {
 	l.resolveAlerts(p)
 	p.State = l.projectState()
 	l.resolveWriteBack(p, p.Sources)
+	l.resolveDiff(p)
 	if err := l.result(p); err != nil {
 		return nil, err
 	}

@@ -57,7 +57,10 @@ type Source struct {
 	Name     string
 	Type     string
 	Settings connector.Settings
-	Pos      Pos
+	// DiffSchema is the schema for the warehouse diff's snapshots of
+	// the syncs reading this source ("" for the default).
+	DiffSchema string
+	Pos        Pos
 }
 
 // Destination is a connection to a business tool.
@@ -124,7 +127,14 @@ type Sync struct {
 	// WriteBack is where the sync's row outcomes are written, its own or
 	// the project's; nil writes nothing back.
 	WriteBack *WriteBack
-	Pos       Pos
+	// Diff is the diff strategy: DiffAuto (default), DiffLocal or
+	// DiffWarehouse (see diff.go).
+	Diff    string
+	DiffPos Pos
+	// DiffSchema is the warehouse schema of the sync's snapshot under the
+	// warehouse diff: the sync's, else its source's, else "riptide".
+	DiffSchema string
+	Pos        Pos
 }
 
 // Mapping is one destination field: exactly one of Column, Value (with

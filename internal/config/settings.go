@@ -17,7 +17,9 @@ func (l *loader) source(d *def) *Source {
 	if !ok {
 		return nil
 	}
-	return &Source{Name: d.name, Type: spec.Type, Settings: settings, Pos: d.pos()}
+	src := &Source{Name: d.name, Type: spec.Type, Settings: settings, Pos: d.pos()}
+	l.sourceDiffSchema(d, src)
+	return src
 }
 
 // keyMaxConcurrentSyncs is a destination key that belongs to Riptide, not
@@ -109,8 +111,11 @@ func (l *loader) settings(d *def, sec section, spec connector.Spec, pairs []pair
 	if sec == sectionDestinations {
 		fieldNames = append(fieldNames, keyMaxConcurrentSyncs)
 	}
+	if sec == sectionSources {
+		fieldNames = append(fieldNames, keyDiffSchema)
+	}
 	for _, p := range pairs {
-		if p.key == "type" || (sec == sectionDestinations && p.key == keyMaxConcurrentSyncs) {
+		if p.key == "type" || (sec == sectionDestinations && p.key == keyMaxConcurrentSyncs) || (sec == sectionSources && p.key == keyDiffSchema) {
 			continue
 		}
 		f, ok := spec.Field(p.key)

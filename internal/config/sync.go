@@ -12,6 +12,7 @@ import (
 var syncKeys = []string{
 	"model", "destination", "mode", "object", "identifier", "mapping",
 	"schedule", "after", "max_change_pct", "max_rejected_pct", keyAlerts, keyWriteBack,
+	keyDiff, keyDiffSchema,
 }
 
 // Guard defaults.
@@ -35,6 +36,7 @@ func (l *loader) sync(d *def, destSpecs map[string]connector.Spec) *Sync {
 		Schedule:       Schedule{Kind: ScheduleManual},
 		MaxChangePct:   defaultMaxChangePct,
 		MaxRejectedPct: defaultMaxRejectedPct,
+		Diff:           DiffAuto,
 		Pos:            d.pos(),
 	}
 	modeAt := d.where
@@ -87,6 +89,10 @@ func (l *loader) sync(d *def, destSpecs map[string]connector.Spec) *Sync {
 			l.syncAlerts(d.name, p.val, kpath)
 		case keyWriteBack:
 			s.WriteBack, _ = l.writeBack(p.val, kpath, true)
+		case keyDiff:
+			s.Diff, s.DiffPos = l.diffStrategy(p.val, kpath), p.val.pos()
+		case keyDiffSchema:
+			s.DiffSchema = l.diffSchema(p.val, kpath)
 		}
 	}
 	if !sawModel {

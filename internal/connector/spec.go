@@ -91,6 +91,9 @@ type Spec struct {
 	// Sources only: WriteBack declares that the source implements
 	// OutcomeWriter, so that a project's write_back may name it.
 	WriteBack bool
+	// Sources only: WarehouseDiff declares that the source implements
+	// Executor, so that a sync may diff in the warehouse.
+	WarehouseDiff bool
 }
 
 // Object is one kind of record a destination writes ("contacts", a

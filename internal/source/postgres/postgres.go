@@ -43,7 +43,8 @@ func spec() connector.Spec {
 			{Name: "fetch_size", Kind: connector.KindInt, Default: defaultFetchSize,
 				Doc: "Rows per FETCH from the server-side cursor."},
 		},
-		WriteBack: true,
+		WriteBack:     true,
+		WarehouseDiff: true,
 	}
 }
 
