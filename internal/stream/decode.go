@@ -36,6 +36,8 @@ func (o Op) String() string {
 // message described it.
 type Column struct {
 	Name string
+	// Type is the column's type OID.
+	Type uint32
 	// Key marks the primary key's columns.
 	Key bool
 }
@@ -149,7 +151,7 @@ func (d *decoder) decode(x pglogrepl.XLogData) (Tx, bool, error) {
 func (d *decoder) relation(m *pglogrepl.RelationMessage) {
 	r := &relation{followed: m.Namespace == d.table.Schema && m.RelationName == d.table.Name}
 	for _, c := range m.Columns {
-		r.columns = append(r.columns, Column{Name: c.Name, Key: c.Flags&1 != 0})
+		r.columns = append(r.columns, Column{Name: c.Name, Type: c.DataType, Key: c.Flags&1 != 0})
 		r.decoders = append(r.decoders, postgres.TextDecoder(c.DataType))
 	}
 	d.relations[m.RelationID] = r

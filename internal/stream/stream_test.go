@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -326,5 +327,45 @@ func TestConnectionErrorHidesThePassword(t *testing.T) {
 	_, err := stream.Open(context.Background(), cfg)
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestModelFollowsRowsEnteringAndLeavingItsFilter(t *testing.T) {
+	f := setup(t, "CREATE TABLE t (id int PRIMARY KEY, plan text, seats int)")
+	m, err := stream.ParseModel("SELECT id AS user_id, plan FROM t WHERE plan = 'pro' AND seats >= 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.open(t)
+	for _, step := range []struct{ sql, want string }{
+		{"INSERT INTO t VALUES (1, 'free', 5)", ""},
+		{"UPDATE t SET plan = 'pro' WHERE id = 1", "upsert [1 pro]"},
+		{"UPDATE t SET seats = 1 WHERE id = 1", "delete [1 <nil>]"},
+		{"UPDATE t SET seats = 3, id = 2 WHERE id = 1", "delete [1 <nil>]; upsert [2 pro]"},
+		{"DELETE FROM t WHERE id = 2", "delete [2 <nil>]"},
+	} {
+		f.exec(t, step.sql)
+		tx := next(t, s)
+		var got []string
+		for _, c := range tx.Changes {
+			b, err := m.Bind(c.Columns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acts, err := b.Apply(c)
+			if err != nil {
+				t.Fatalf("%s: %v", step.sql, err)
+			}
+			for _, a := range acts {
+				op := "upsert"
+				if a.Delete {
+					op = "delete"
+				}
+				got = append(got, fmt.Sprint(op, " ", a.Row))
+			}
+		}
+		if strings.Join(got, "; ") != step.want {
+			t.Errorf("%s: %q, want %q", step.sql, strings.Join(got, "; "), step.want)
+		}
 	}
 }
