@@ -57,8 +57,12 @@ so more workers can only speed up several syncs, not one.`,
 			fmt.Printf("%d workers, %d syncs of %d rows: %d records in %.2fs, %.0f records/s; %d of %d workers ran a run\n",
 				r.Workers, r.Syncs, r.Rows, r.Received, r.Seconds, r.RecordsPerSecond, r.WorkersUsed, r.Workers)
 			for _, run := range r.Runs {
-				fmt.Printf("  %-10s %6.2fs on worker %d (%s), %d succeeded, %d attempt(s)\n",
-					run.Sync, run.Seconds, run.Worker, run.WorkerID, run.Succeeded, run.Attempts)
+				var phases []string
+				for _, ph := range run.Phases {
+					phases = append(phases, fmt.Sprintf("%s %.2fs", ph.Name, ph.Seconds))
+				}
+				fmt.Printf("  %-10s %6.2fs on worker %d (%s), %d succeeded, %d attempt(s); %s\n",
+					run.Sync, run.Seconds, run.Worker, run.WorkerID, run.Succeeded, run.Attempts, strings.Join(phases, ", "))
 			}
 			return nil
 		},
@@ -219,7 +223,7 @@ func benchWorkers(ctx context.Context, b workersBench) (*bench.WorkersResult, er
 	for i, r := range runs {
 		wr := byRun[r.ID]
 		wr.Sync, wr.RunID, wr.Status = workersSync(i), r.ID, r.Status
-		wr.Succeeded, wr.Failed = r.Counts.Succeeded, r.Counts.Failed
+		wr.Succeeded, wr.Failed, wr.Phases = r.Counts.Succeeded, r.Counts.Failed, r.Phases
 		if r.FinishedAt != nil {
 			wr.Seconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
 		}

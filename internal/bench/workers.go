@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/riptide-data/riptide/internal/state"
 )
 
 // DefaultPostgresURL is the admin connection `riptide bench workers`
@@ -54,6 +57,8 @@ type WorkerRun struct {
 	WorkerID string `json:"worker_id"`
 	// Attempts above 1 mean the job was snoozed or resumed.
 	Attempts int `json:"attempts"`
+	// Phases are the run's own timings, to see where the time went.
+	Phases []state.Phase `json:"phases"`
 }
 
 // Generate writes the benchmark's model of n rows to a DuckDB database at
@@ -135,11 +140,14 @@ func RunWorkers(ctx context.Context, stateURL string) (map[string]WorkerRun, err
 	return out, nil
 }
 
-// WorkerIndex is the index of the process whose pid ends River's client
-// ID (hostname-pid), or -1.
+// WorkerIndex is the index of the process (on this host) whose pid River's
+// client ID names, or -1. The ID is hostname-pid, optionally followed by
+// -suffix.
 func WorkerIndex(workerID string, pids []int) int {
+	host, _ := os.Hostname()
 	for i, pid := range pids {
-		if strings.HasSuffix(workerID, fmt.Sprintf("-%d", pid)) {
+		rest, ok := strings.CutPrefix(workerID, fmt.Sprintf("%s-%d", host, pid))
+		if ok && (rest == "" || rest[0] == '-') {
 			return i
 		}
 	}
