@@ -188,6 +188,7 @@ func serve(g *globalFlags, f *serveFlags) error {
 				onFinish(r)
 				sched.Finished(context.Background(), r)
 			},
+			Review: func(ctx context.Context) error { return sched.ReviewAfter(ctx) },
 		})
 		if err != nil {
 			return err
@@ -198,7 +199,7 @@ func serve(g *globalFlags, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	adapter := &schedulerAdapter{s: sched, sv: sv, alerts: alerts}
+	adapter := &schedulerAdapter{s: sched, sv: sv, alerts: alerts, queue: queue}
 	api, err := server.New(server.Config{
 		Project: p, Store: store, Scheduler: adapter, Metrics: sv.metrics, Logger: logger,
 		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
@@ -320,6 +321,7 @@ type schedulerAdapter struct {
 	s       *scheduler.Scheduler
 	sv      *service
 	alerts  *serveAlerts
+	queue   *worker.Queue // nil unless the state store is shared
 	running atomic.Bool
 }
 
@@ -332,8 +334,23 @@ func (a *schedulerAdapter) Trigger(ctx context.Context, sync string, opts server
 }
 
 func (a *schedulerAdapter) Next(sync string) (time.Time, bool) { return a.s.Next(sync) }
-func (a *schedulerAdapter) QueueDepth() int                    { return a.s.QueueDepth() }
-func (a *schedulerAdapter) Running() bool                      { return a.running.Load() }
+
+// QueueDepth is the scheduler's own queue, or with a shared store the
+// runs waiting in the job queue for any process.
+func (a *schedulerAdapter) QueueDepth() int {
+	if a.queue == nil {
+		return a.s.QueueDepth()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := a.queue.Depth(ctx)
+	if err != nil {
+		a.sv.logger.Load().Warn("read the queue depth", "error", err)
+	}
+	return n
+}
+
+func (a *schedulerAdapter) Running() bool { return a.running.Load() }
 
 func (a *schedulerAdapter) Reload(ctx context.Context, p *config.Project) error {
 	eng, err := a.sv.engineFor(p)

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"time"
 
@@ -68,7 +67,8 @@ type Config struct {
 	// its engine on reload).
 	Runner func() Runner
 	// ID names this process among the workers (River's client ID, kept in
-	// each job it works); default hostname-pid-random.
+	// each job it works, and the name of its liveness lock, so two
+	// queues of one process need IDs of their own); default hostname-pid.
 	ID string
 	// Workers is how many runs this process carries out at once
 	// (default 10).
@@ -108,10 +108,8 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, errors.New("new worker queue: no runner")
 	}
 	if cfg.ID == "" {
-		// The suffix keeps two queues of one process (tests, a reload)
-		// apart: each holds a liveness lock under its ID.
 		host, _ := os.Hostname()
-		cfg.ID = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.Uint32()&0xffff)
+		cfg.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 10

@@ -28,6 +28,8 @@ type bundle struct {
 	done  chan *engine.Result
 }
 
+var workerIDs atomic.Int32
+
 func setup(t *testing.T, url string, r Runner) *bundle {
 	t.Helper()
 	ctx := context.Background()
@@ -38,6 +40,7 @@ func setup(t *testing.T, url string, r Runner) *bundle {
 	t.Cleanup(func() { store.Close() })
 	b := &bundle{ctx: ctx, store: store, done: make(chan *engine.Result, 10)}
 	b.queue, err = New(ctx, Config{Store: store, Runner: func() Runner { return r },
+		ID:     fmt.Sprintf("test-worker-%d", workerIDs.Add(1)),
 		Snooze: 50 * time.Millisecond, SweepEvery: 50 * time.Millisecond,
 		OnFinish: func(res *engine.Result) { b.done <- res }})
 	if err != nil {
