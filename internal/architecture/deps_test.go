@@ -24,11 +24,12 @@ var rules = []struct {
 	{"internal/destination/destinationtest", []string{"internal/connector", "internal/delivery", "internal/value"}},
 	{"internal/delivery", []string{"internal/connector", "internal/value"}},
 	{"internal/diff", []string{"internal/value"}},
+	{"internal/diff/warehouse", nil},
 	{"internal/state", nil},
 	{"internal/transform", []string{"internal/config", "internal/connector", "internal/value"}},
 	{"internal/config", []string{"internal/connector", "internal/redact", "internal/value"}},
 	// The engine is given its connectors; it never picks them itself.
-	{"internal/engine", []string{"internal/config", "internal/connector", "internal/delivery", "internal/diff", "internal/redact", "internal/state", "internal/transform", "internal/value"}},
+	{"internal/engine", []string{"internal/config", "internal/connector", "internal/delivery", "internal/diff", "internal/diff/warehouse", "internal/redact", "internal/state", "internal/transform", "internal/value"}},
 	// The service sits above the engine: it decides when runs happen and
 	// serves what they did; connectors reach it only as plugins it is given.
 	{"internal/scheduler", []string{"internal/config", "internal/engine", "internal/state"}},

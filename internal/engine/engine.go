@@ -178,6 +178,13 @@ func (e *Engine) Reset(ctx context.Context, sync string) error {
 	if err := snap.Reset(); err != nil {
 		return fmt.Errorf("reset %s: %w", sync, err)
 	}
+	prev, _, err := e.Store.SyncState(ctx, sync)
+	if err != nil {
+		return fmt.Errorf("reset %s: %w", sync, err)
+	}
+	if err := e.resetWarehouse(ctx, e.Project.Syncs[sync], prev.LastRows); err != nil {
+		return fmt.Errorf("reset %s: %w", sync, err)
+	}
 	return e.Store.ResetSync(ctx, sync)
 }
 

@@ -26,7 +26,7 @@ type pending struct {
 type loader struct {
 	e     *Engine
 	sr    *syncRun
-	delta *diff.DeltaWriter
+	delta committer
 	pkLen int
 
 	requests *requestLog
@@ -41,7 +41,7 @@ type loader struct {
 func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opts Options) {
 	start := time.Now()
 	defer func() { sr.phase("load", start) }()
-	c := sr.plan.Counts
+	c := sr.counts()
 	sr.run.Counts.Planned, sr.run.Counts.Skipped = plannedCounts(sr.sync.Mode, c, opts.FullResync)
 
 	dcfg := e.Project.Destinations[sr.sync.Destination]
@@ -61,7 +61,7 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 	if plugin.Spec.Deferred {
 		tag = sr.run.ID
 	}
-	delta, err := sr.snap.Delta(tag)
+	delta, err := sr.delta(ctx, tag)
 	if err != nil {
 		sr.result.Err = err
 		return
@@ -172,7 +172,7 @@ func (l *loader) produce(ctx context.Context, opts Options, in chan<- delivery.I
 		drops = drops[:0]
 		return err
 	}
-	err := sr.plan.Each(ctx, func(op diff.Op) error {
+	err := sr.eachOp(ctx, func(op diff.Op) error {
 		kind, drop := opFor(sr.sync.Mode, op.Kind, opts.FullResync)
 		if drop {
 			drops = append(drops, op.Entry)
@@ -331,7 +331,7 @@ func (e *Engine) finish(ctx context.Context, sr *syncRun, send bool) {
 	if !send || sr.finished {
 		return
 	}
-	if sr.snap != nil && sr.plan != nil {
+	if sr.snap != nil && sr.planned() {
 		start := time.Now()
 		if err := sr.snap.Compact(); err != nil {
 			e.Logger.Warn("compact snapshot (the next run retries)", "sync", sr.sync.Name, "error", err)

@@ -32,6 +32,7 @@ type syncRun struct {
 	queued bool
 	trace  *runTrace
 	wb     *writeBack // nil without write_back
+	wh     *whPlan    // the plan, when the diff runs in the warehouse
 }
 
 func (sr *syncRun) failed() bool { return sr.result.Err != nil }
@@ -81,9 +82,7 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 	}
 	defer func() {
 		for _, sr := range runs {
-			if sr.plan != nil {
-				sr.plan.Close()
-			}
+			sr.closePlan()
 			if sr.snap != nil {
 				sr.snap.Close()
 			}
@@ -94,11 +93,16 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 		e.openSync(ctx, sr, send)
 	}
 	e.cleanTmp()
-	rej, extracted, err := e.extract(ctx, model, runs, opts, send)
-	defer rej.spool.close()
+	e.planWarehouse(ctx, model, runs, opts, send)
+	modelRej, modelRows, modelErr := e.extract(ctx, model, runs, opts, send)
+	defer modelRej.spool.close()
 	for _, sr := range runs {
 		if sr.failed() {
 			continue
+		}
+		rej, extracted, err := modelRej, modelRows, modelErr
+		if sr.wh != nil {
+			rej, extracted, err = sr.wh.rej, sr.wh.rows, nil
 		}
 		if err != nil {
 			sr.result.Err = err
@@ -106,10 +110,11 @@ func (e *Engine) runModel(ctx context.Context, model *config.Model, syncs []*con
 		}
 		sr.run.Counts.Rows = extracted
 		sr.run.Counts.Rejected = rej.count
-		sr.run.Counts.Added = sr.plan.Counts.Added
-		sr.run.Counts.Changed = sr.plan.Counts.Changed
-		sr.run.Counts.Removed = sr.plan.Counts.Removed
-		sr.run.Counts.Unchanged = sr.plan.Counts.Unchanged
+		c := sr.counts()
+		sr.run.Counts.Added = c.Added
+		sr.run.Counts.Changed = c.Changed
+		sr.run.Counts.Removed = c.Removed
+		sr.run.Counts.Unchanged = c.Unchanged
 		sr.run.RowErrors = rej.count
 		if send {
 			if err := e.Store.AddRowErrors(ctx, sr.run.ID, 0, rej.kept); err != nil {
@@ -177,7 +182,7 @@ func (e *Engine) extract(ctx context.Context, model *config.Model, runs []*syncR
 	rej.spool, rej.spoolErr = e.rejectionSpool(runs, send)
 	var active []*syncRun
 	for _, sr := range runs {
-		if !sr.failed() {
+		if !sr.failed() && sr.wh == nil {
 			active = append(active, sr)
 		}
 	}
@@ -279,15 +284,15 @@ func (e *Engine) guard(sr *syncRun, rejected, rows uint64, opts Options) error {
 				rejected, rows, pct, s.MaxRejectedPct, sr.run.ID)
 		}
 	}
-	if sr.hasPrev && sr.prev.PrimaryKey != sr.pk && sr.snap.Len() > 0 && s.Mode == config.ModeMirror {
+	if sr.hasPrev && sr.prev.PrimaryKey != sr.pk && sr.snapshotLen() > 0 && s.Mode == config.ModeMirror {
 		return fmt.Errorf("the model's primary key changed from (%s) to (%s): its keys no longer match the snapshot, and a mirror sync would delete every record; run `riptide reset %s` to start over (the next run sends every row and deletes nothing)",
 			sr.prev.PrimaryKey, sr.pk, s.Name)
 	}
-	base := sr.snap.Len()
+	base := sr.snapshotLen()
 	if s.MaxChangePct <= 0 || base == 0 || opts.Force {
 		return nil
 	}
-	c := sr.plan.Counts
+	c := sr.counts()
 	changes := c.Added + c.Changed + c.Removed
 	note := ""
 	if sr.mappingChanged() {
@@ -312,7 +317,7 @@ func (sr *syncRun) mappingChanged() bool {
 func (e *Engine) preview(ctx context.Context, sr *syncRun, opts Options) {
 	sr.result.Samples = map[string][]string{}
 	full := 0
-	_ = sr.plan.Each(ctx, func(op diff.Op) error {
+	_ = sr.eachOp(ctx, func(op diff.Op) error {
 		k := op.Kind.String()
 		if len(sr.result.Samples[k]) < sampleKeys {
 			sr.result.Samples[k] = append(sr.result.Samples[k], op.Entry.Key)
@@ -325,7 +330,7 @@ func (e *Engine) preview(ctx context.Context, sr *syncRun, opts Options) {
 		}
 		return nil
 	})
-	c := sr.plan.Counts
+	c := sr.counts()
 	sr.run.Counts.Planned, sr.run.Counts.Skipped = plannedCounts(sr.sync.Mode, c, opts.FullResync)
 }
 

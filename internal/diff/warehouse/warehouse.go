@@ -289,9 +289,9 @@ type Row struct {
 // stageChunk is how many rows one INSERT of the staging table carries.
 const stageChunk = 500
 
-// Stage writes rows into the staging table, after emptying it.
+// Stage adds rows to the staging table.
 func (q *SQL) Stage(rows []Row) ([]string, error) {
-	stmts := []string{q.d.Clear(q.stage)}
+	var stmts []string
 	qt := q.d.Quote
 	head := fmt.Sprintf("INSERT INTO %s (%s, %s, %s) VALUES ", q.stage, qt("key"), qt("hash"), qt("removed"))
 	for start := 0; start < len(rows); start += stageChunk {
@@ -324,13 +324,14 @@ func (q *SQL) Merge() []string {
 	return append(q.d.Merge(q.snapshot, q.stage), q.d.Clear(q.stage))
 }
 
-// Commit is one commit point: stage the rows and merge them, to be run as
-// one transaction.
+// Commit is one commit point: empty the staging table, stage the rows
+// and merge them, to be run as one transaction.
 func (q *SQL) Commit(rows []Row) ([]string, error) {
 	stmts, err := q.Stage(rows)
 	if err != nil {
 		return nil, err
 	}
+	stmts = append([]string{q.d.Clear(q.stage)}, stmts...)
 	return append(stmts, q.d.Merge(q.snapshot, q.stage)...), nil
 }
 

@@ -140,9 +140,9 @@ func TestStageRefusesBadRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The clear, then 500 + 500 + 1 rows.
-	if len(stmts) != 4 {
-		t.Errorf("1,001 rows staged in %d statements, want a clear and 3 inserts", len(stmts))
+	// 500 + 500 + 1 rows.
+	if len(stmts) != 3 {
+		t.Errorf("1,001 rows staged in %d statements, want 3 inserts", len(stmts))
 	}
 }
 

@@ -1,0 +1,531 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/diff"
+	"github.com/riptide-data/riptide/internal/diff/warehouse"
+	"github.com/riptide-data/riptide/internal/transform"
+	"github.com/riptide-data/riptide/internal/value"
+)
+
+// whPlan is a sync's plan computed by the warehouse (diff: warehouse):
+// the plan query's rows — only the added, changed and removed keys and
+// the rejected rows — kept in a local file so that the guards judge the
+// plan whole before anything is sent, and the source that holds the
+// snapshot table, open until the run ends for the commits.
+type whPlan struct {
+	src    connector.Source
+	ex     connector.Executor
+	sql    *warehouse.SQL
+	counts diff.Counts
+	// base is how many keys the snapshot table held.
+	base uint64
+	// rows is how many rows the model has; read the rows read out.
+	rows, read uint64
+	rej        *rejections
+	path       string
+}
+
+// committer makes acknowledged records part of a sync's snapshot: the
+// local snapshot's delta log (diff.DeltaWriter) or the warehouse's
+// snapshot table.
+type committer interface {
+	Commit(set, del []diff.Entry) error
+	// Confirm makes what a deferred destination acknowledged durable.
+	Confirm() error
+	Close() error
+}
+
+func (sr *syncRun) counts() diff.Counts {
+	if sr.wh != nil {
+		return sr.wh.counts
+	}
+	return sr.plan.Counts
+}
+
+func (sr *syncRun) planned() bool { return sr.plan != nil || sr.wh != nil }
+
+func (sr *syncRun) eachOp(ctx context.Context, fn func(diff.Op) error) error {
+	if sr.wh != nil {
+		return sr.wh.each(ctx, fn)
+	}
+	return sr.plan.Each(ctx, fn)
+}
+
+// snapshotLen is how many keys the sync's snapshot holds.
+func (sr *syncRun) snapshotLen() uint64 {
+	if sr.wh != nil {
+		return sr.wh.base
+	}
+	return sr.snap.Len()
+}
+
+// delta opens what the loader commits acknowledged records to. tag marks
+// a deferred destination's commits, durable only once confirmed.
+func (sr *syncRun) delta(ctx context.Context, tag string) (committer, error) {
+	if sr.wh != nil {
+		// Acknowledged records are committed even when the run is being
+		// canceled: they were delivered.
+		return &whCommitter{ctx: context.WithoutCancel(ctx), wh: sr.wh, deferred: tag != ""}, nil
+	}
+	return sr.snap.Delta(tag)
+}
+
+func (sr *syncRun) closePlan() {
+	if sr.plan != nil {
+		sr.plan.Close()
+	}
+	if sr.wh != nil {
+		sr.wh.close()
+	}
+}
+
+// modelSource opens a model's source.
+func (e *Engine) modelSource(ctx context.Context, model *config.Model) (connector.Source, connector.Spec, error) {
+	srcCfg := e.Project.Sources[model.Source]
+	plugin, ok := e.Sources[srcCfg.Type]
+	if !ok {
+		return nil, connector.Spec{}, fmt.Errorf("source %s: unknown type %q", srcCfg.Name, srcCfg.Type)
+	}
+	src, err := plugin.New(ctx, srcCfg.Settings, e.Project.Dir)
+	if err != nil {
+		return nil, plugin.Spec, fmt.Errorf("source %s: %s", srcCfg.Name, e.Redactor.Error(err))
+	}
+	return src, plugin.Spec, nil
+}
+
+// usesWarehouseDiff says whether a sync's diff runs in the warehouse
+// (config.Sync.UseWarehouseDiff).
+func (e *Engine) usesWarehouseDiff(s *config.Sync, lastRows uint64) bool {
+	m := e.Project.Models[s.Model]
+	if m == nil {
+		return false
+	}
+	plugin, ok := e.Sources[e.Project.Sources[m.Source].Type]
+	return ok && s.UseWarehouseDiff(plugin.Spec.WarehouseDiff, lastRows)
+}
+
+// planWarehouse plans, in the warehouse, every sync of runs whose diff
+// runs there; the others are left to the local diff. A sync whose plan
+// fails has its error set.
+func (e *Engine) planWarehouse(ctx context.Context, model *config.Model, runs []*syncRun, opts Options, send bool) {
+	for _, sr := range runs {
+		if sr.failed() || !e.usesWarehouseDiff(sr.sync, sr.prev.LastRows) {
+			continue
+		}
+		sr.wh = &whPlan{rej: &rejections{}}
+		if send && sr.sync.WriteBack != nil {
+			sr.wh.rej.spool, sr.wh.rej.spoolErr = newOutcomeSpool(e.tmpDir())
+		}
+		if err := e.planOne(ctx, model, sr, opts, send); err != nil {
+			sr.result.Err = fmt.Errorf("sync %s: warehouse diff: %w", sr.sync.Name, err)
+		}
+	}
+}
+
+func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, opts Options, send bool) error {
+	start := time.Now()
+	wh := sr.wh
+	src, _, err := e.modelSource(ctx, model)
+	if err != nil {
+		return err
+	}
+	wh.src = src
+	ex, ok := src.(connector.Executor)
+	if !ok {
+		return fmt.Errorf("source %s cannot run statements; use diff: local", model.Source)
+	}
+	wh.ex = ex
+	dialect, ok := warehouse.Dialects[ex.Dialect()]
+	if !ok {
+		return fmt.Errorf("source %s speaks %q, a dialect Riptide cannot write; use diff: local", model.Source, ex.Dialect())
+	}
+	names, err := e.modelColumns(ctx, src, model)
+	if err != nil {
+		return err
+	}
+	if sr.mapper, err = transform.New(sr.sync, names); err != nil {
+		return err
+	}
+	var hashed []string
+	if cols := sr.mapper.HashColumns(); cols != nil {
+		hashed = []string{}
+		for _, i := range cols {
+			hashed = append(hashed, names[i])
+		}
+	}
+	wh.sql, err = warehouse.New(dialect, warehouse.Spec{
+		Schema: sr.sync.DiffSchema, Sync: sr.sync.Name, ModelSQL: model.SQL, Columns: names,
+		PrimaryKey: model.PrimaryKey, HashColumns: hashed, Seed: sr.mapper.Fingerprint(), FullResync: opts.FullResync,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", model.Pos, err)
+	}
+	// The tables are created for a plan too: the plan query joins with
+	// the snapshot table, empty until the first run commits.
+	if err := ex.Exec(ctx, wh.sql.Setup()...); err != nil {
+		return fmt.Errorf("create the snapshot table %s: %s", wh.sql.Snapshot(), e.Redactor.Error(err))
+	}
+	if wh.base, err = e.countRows(ctx, src, "SELECT count(*) FROM "+wh.sql.Snapshot()); err != nil {
+		return fmt.Errorf("count the snapshot %s: %w", wh.sql.Snapshot(), err)
+	}
+	if err := e.readPlan(ctx, model, sr, send); err != nil {
+		return err
+	}
+	e.Observer.Extracting(model.Name, wh.read, true)
+	sr.phase("diff", start)
+	e.Logger.Info("warehouse diff", "sync", sr.sync.Name, "rows", wh.rows, "read", wh.read,
+		"added", wh.counts.Added, "changed", wh.counts.Changed, "removed", wh.counts.Removed)
+	return nil
+}
+
+// modelColumns reads the names of a model's result columns without
+// reading a row.
+func (e *Engine) modelColumns(ctx context.Context, src connector.Source, model *config.Model) ([]string, error) {
+	rows, err := src.Query(ctx, "SELECT * FROM (\n"+trimSQL(model.SQL)+"\n) AS q LIMIT 0")
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %s", model.Name, e.Redactor.Error(err))
+	}
+	defer rows.Close()
+	var names []string
+	for _, c := range rows.Columns() {
+		names = append(names, c.Name)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("model %s: %s", model.Name, e.Redactor.Error(err))
+	}
+	for _, k := range model.PrimaryKey {
+		if !slices.Contains(names, k) {
+			return nil, fmt.Errorf("%s: model %s: primary key column %q is not in the query's result (columns: %s)",
+				model.Pos, model.Name, k, joinNames(names))
+		}
+	}
+	return names, nil
+}
+
+func (e *Engine) countRows(ctx context.Context, src connector.Source, sql string) (uint64, error) {
+	rows, err := src.Query(ctx, sql)
+	if err != nil {
+		return 0, errors.New(e.Redactor.Error(err))
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		n, err = count(rows.Values()[0])
+		if err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// readPlan runs the plan query and writes its rows into the plan file.
+func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun, send bool) error {
+	wh := sr.wh
+	f, err := os.CreateTemp(e.tmpDir(), diff.TempPrefix()+"wh-*")
+	if err != nil {
+		if err := os.MkdirAll(e.tmpDir(), 0o755); err != nil {
+			return fmt.Errorf("create plan file: %w", err)
+		}
+		if f, err = os.CreateTemp(e.tmpDir(), diff.TempPrefix()+"wh-*"); err != nil {
+			return fmt.Errorf("create plan file: %w", err)
+		}
+	}
+	wh.path = f.Name()
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 256<<10)
+
+	rows, err := wh.src.Query(ctx, wh.sql.Plan())
+	if err != nil {
+		return fmt.Errorf("model %s: plan query: %s", model.Name, e.Redactor.Error(err))
+	}
+	defer rows.Close()
+	ncols := len(rows.Columns()) - warehouse.MetaColumns
+	var (
+		buf, payload []byte
+		offs         = make([]int, ncols+1)
+	)
+	for rows.Next() {
+		wh.read++
+		if wh.read%16384 == 0 {
+			e.Observer.Extracting(model.Name, wh.read, false)
+		}
+		vals := rows.Values()
+		op, _ := vals[0].(string)
+		key, _ := vals[1].(string)
+		n, err := count(vals[3])
+		if err != nil {
+			return fmt.Errorf("model %s: plan query: %w", model.Name, err)
+		}
+		row := vals[warehouse.MetaColumns:]
+		var kind diff.Kind
+		switch op {
+		case warehouse.OpUnchanged:
+			if key == "" && vals[1] == nil {
+				wh.counts.Unchanged += n
+				wh.rows += n
+				continue
+			}
+			wh.counts.Unchanged++
+			kind = diff.Unchanged
+		case warehouse.OpAdded:
+			wh.counts.Added++
+			kind = diff.Added
+		case warehouse.OpChanged:
+			wh.counts.Changed++
+			kind = diff.Changed
+		case warehouse.OpRemoved:
+			wh.counts.Removed++
+			kind = diff.Removed
+		case warehouse.OpDuplicate:
+			wh.rows++
+			wh.rej.add(key, fmt.Sprintf("duplicate primary key: %d rows share it", n))
+			continue
+		case warehouse.OpNullKey:
+			wh.rows++
+			wh.rej.add("", fmt.Sprintf("primary key column %q is null", nullColumn(model, rows.Columns(), row)))
+			continue
+		default:
+			return fmt.Errorf("model %s: plan query: unknown op %q", model.Name, op)
+		}
+		var rowHash uint64
+		if kind != diff.Removed {
+			wh.rows++
+			h, _ := vals[2].(string)
+			if rowHash, err = strconv.ParseUint(h, 16, 64); err != nil {
+				return fmt.Errorf("model %s: plan query: row hash %q of key %q: %w", model.Name, h, key, err)
+			}
+		}
+		payload = payload[:0]
+		if kind != diff.Removed && send {
+			payload = value.AppendRow(payload, row, offs)
+		}
+		buf = append(buf[:0], byte(kind))
+		buf = binary.AppendUvarint(buf, uint64(len(key)))
+		buf = append(buf, key...)
+		buf = binary.LittleEndian.AppendUint64(buf, rowHash)
+		buf = binary.AppendUvarint(buf, uint64(len(payload)))
+		buf = append(buf, payload...)
+		if _, err := w.Write(buf); err != nil {
+			return fmt.Errorf("write plan file: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("model %s: plan query: %s", model.Name, e.Redactor.Error(err))
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write plan file: %w", err)
+	}
+	return f.Sync()
+}
+
+// nullColumn names the first primary key column that is null in a row.
+func nullColumn(model *config.Model, cols []connector.Column, row []any) string {
+	for _, k := range model.PrimaryKey {
+		for i, c := range cols[warehouse.MetaColumns:] {
+			if c.Name == k && row[i] == nil {
+				return k
+			}
+		}
+	}
+	return model.PrimaryKey[0]
+}
+
+// each reads the plan file back as ops.
+func (wh *whPlan) each(ctx context.Context, fn func(diff.Op) error) error {
+	f, err := os.Open(wh.path)
+	if err != nil {
+		return fmt.Errorf("open plan: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var key, payload []byte
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		kind, err := r.ReadByte()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		if key, err = readChunk(r, key); err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		var h [8]byte
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		if payload, err = readChunk(r, payload); err != nil {
+			return fmt.Errorf("read plan: %w", err)
+		}
+		k := string(key)
+		op := diff.Op{Kind: diff.Kind(kind), Payload: payload,
+			Entry: diff.Entry{KeyHash: diff.KeyHash(k), RowHash: binary.LittleEndian.Uint64(h[:]), Key: k}}
+		if err := fn(op); err != nil {
+			return err
+		}
+	}
+}
+
+func readChunk(r *bufio.Reader, buf []byte) ([]byte, error) {
+	l, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	buf = slices.Grow(buf[:0], int(l))[:l]
+	_, err = io.ReadFull(r, buf)
+	return buf, err
+}
+
+func (wh *whPlan) close() {
+	if wh.path != "" {
+		os.Remove(wh.path)
+	}
+	if wh.src != nil {
+		wh.src.Close()
+	}
+	wh.rej.spool.close()
+}
+
+// whCommitter merges acknowledged keys into the warehouse's snapshot
+// table: one transaction per commit point (a delivered batch), staging
+// the keys then merging them. A crash before the transaction commits
+// leaves the keys as they were, so they are sent again: at least once.
+// For a deferred destination, batches are only staged, and merged by
+// Confirm once the destination made them durable.
+type whCommitter struct {
+	ctx      context.Context
+	wh       *whPlan
+	deferred bool
+	rows     []warehouse.Row
+}
+
+func (c *whCommitter) Commit(set, del []diff.Entry) error {
+	if len(set)+len(del) == 0 {
+		return nil
+	}
+	c.rows = c.rows[:0]
+	for _, e := range set {
+		c.rows = append(c.rows, warehouse.Row{Key: e.Key, Hash: fmt.Sprintf("%016x", e.RowHash)})
+	}
+	for _, e := range del {
+		c.rows = append(c.rows, warehouse.Row{Key: e.Key, Removed: true})
+	}
+	var stmts []string
+	var err error
+	if c.deferred {
+		stmts, err = c.wh.sql.Stage(c.rows)
+	} else {
+		stmts, err = c.wh.sql.Commit(c.rows)
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.wh.ex.Exec(c.ctx, stmts...); err != nil {
+		return fmt.Errorf("commit %d keys to the snapshot table %s: %w", len(c.rows), c.wh.sql.Snapshot(), err)
+	}
+	return nil
+}
+
+func (c *whCommitter) Confirm() error {
+	if !c.deferred {
+		return nil
+	}
+	if err := c.wh.ex.Exec(c.ctx, c.wh.sql.Merge()...); err != nil {
+		return fmt.Errorf("merge staged keys into the snapshot table %s: %w", c.wh.sql.Snapshot(), err)
+	}
+	return nil
+}
+
+func (c *whCommitter) Close() error { return nil }
+
+// resetWarehouse empties the warehouse snapshot of a sync whose diff runs
+// there.
+func (e *Engine) resetWarehouse(ctx context.Context, s *config.Sync, lastRows uint64) error {
+	if !e.usesWarehouseDiff(s, lastRows) {
+		return nil
+	}
+	model := e.Project.Models[s.Model]
+	src, _, err := e.modelSource(ctx, model)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	ex, ok := src.(connector.Executor)
+	if !ok {
+		return fmt.Errorf("source %s cannot run statements", model.Source)
+	}
+	dialect, ok := warehouse.Dialects[ex.Dialect()]
+	if !ok {
+		return fmt.Errorf("source %s speaks %q, a dialect Riptide cannot write", model.Source, ex.Dialect())
+	}
+	// Only the table names matter here.
+	q, err := warehouse.New(dialect, warehouse.Spec{Schema: s.DiffSchema, Sync: s.Name, ModelSQL: model.SQL,
+		Columns: model.PrimaryKey, PrimaryKey: model.PrimaryKey})
+	if err != nil {
+		return err
+	}
+	if err := ex.Exec(ctx, append(q.Setup(), q.Reset()...)...); err != nil {
+		return fmt.Errorf("empty the snapshot table %s: %s", q.Snapshot(), e.Redactor.Error(err))
+	}
+	return nil
+}
+
+// count reads a count column's value.
+func count(v any) (uint64, error) {
+	switch x := v.(type) {
+	case int64:
+		if x >= 0 {
+			return uint64(x), nil
+		}
+	case value.Decimal:
+		if n, err := strconv.ParseUint(string(x), 10, 64); err == nil {
+			return n, nil
+		}
+	case float64:
+		if x >= 0 {
+			return uint64(x), nil
+		}
+	}
+	return 0, fmt.Errorf("a count of %v (%T), not a non-negative integer", v, v)
+}
+
+func trimSQL(sql string) string {
+	for len(sql) > 0 {
+		switch sql[len(sql)-1] {
+		case ';', ' ', '\n', '\t', '\r':
+			sql = sql[:len(sql)-1]
+			continue
+		}
+		break
+	}
+	return sql
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
