@@ -46,9 +46,22 @@ func newExecCmd(g *globalFlags, send bool, cmd *cobra.Command) *cobra.Command {
 		all          bool
 		opts         engine.Options
 		otlpEndpoint string
+		followSync   bool
 	)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if followSync && (all || len(args) != 1) {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("--follow streams one sync: name it, without --all")}
+		}
 		return withApp(g, func(ctx context.Context, a *app) error {
+			if followSync {
+				return follow(ctx, a, args[0], opts, os.Stdout, func(results []*engine.Result) error {
+					if g.json {
+						return writeJSON(os.Stdout, runJSON(results, true))
+					}
+					printSummary(os.Stdout, results, true, 0)
+					return nil
+				})
+			}
 			syncs, err := syncArgs(a.project, args, all)
 			if err != nil {
 				return err
@@ -99,6 +112,8 @@ func newExecCmd(g *globalFlags, send bool, cmd *cobra.Command) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "send even when the plan exceeds max_change_pct")
 	if send {
 		addOTLPFlag(cmd, &otlpEndpoint)
+		cmd.Flags().BoolVar(&followSync, "follow", false,
+			"stream the sync in the foreground: a first batch run, then each change of its PostgreSQL table as it commits, until Ctrl-C")
 	}
 	return cmd
 }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
+	"github.com/riptide-data/riptide/internal/stream"
+	"github.com/riptide-data/riptide/internal/testsvc"
+)
+
+// TestE2EFollow streams a PostgreSQL table into the webhook emulator with
+// `run --follow`: the first batch run, then inserts, updates, a row
+// leaving the model's filter and a delete as they commit; after Ctrl-C a
+// batch run finds nothing new to send.
+func TestE2EFollow(t *testing.T) {
+	t.Parallel()
+	pgURL := testsvc.PostgresURL(t)
+	testsvc.LogicalReplication(t, pgURL)
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(ctx)
+	exec1 := func(q string) {
+		t.Helper()
+		if _, err := pg.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// The slot must go before the test's database can be dropped.
+	t.Cleanup(func() {
+		name := streamName("users_to_hook")
+		if err := stream.Drop(context.Background(), pgURL, name, name); err != nil {
+			t.Errorf("drop the stream's slot: %v", err)
+		}
+	})
+	exec1(`CREATE TABLE users (id int PRIMARY KEY, email text, plan text)`)
+	exec1(`INSERT INTO users VALUES (1, 'a@example.com', 'free'), (2, 'b@example.com', 'pro'), (3, 'c@example.com', 'free')`)
+
+	srv := webhooktest.New(webhooktest.WithSecret(secret))
+	t.Cleanup(srv.Close)
+	p := newProj(t, `
+sources:
+  pg: {type: postgres, url: "${PG_URL}"}
+destinations:
+  hook:
+    type: webhook
+    url: ${HOOK_URL}
+    batch_size: 50
+    signing_secret: ${HOOK_SECRET}
+models:
+  users:
+    source: pg
+    primary_key: id
+    sql: select id, email, plan from users where plan <> 'banned'
+syncs:
+  users_to_hook:
+    model: users
+    destination: hook
+    mode: mirror
+    mapping: {email: email, plan: plan}
+`)
+	p.env = []string{"PG_URL=" + pgURL, "HOOK_URL=" + srv.URL() + "/ingest", "HOOK_SECRET=" + secret}
+
+	cmd := exec.Command(riptideBin(t), "-p", p.dir, "run", "users_to_hook", "--follow")
+	cmd.Env = append(os.Environ(), p.env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitLine := func(want string) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("riptide exited before printing %q; logs:\n%s", want, logs.String())
+				}
+				if strings.Contains(l, want) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("riptide did not print %q; logs:\n%s", want, logs.String())
+			}
+		}
+	}
+	waitLine("users_to_hook: following public.users")
+	if got := records(srv, 0); got != "upsert 1 free|upsert 2 pro|upsert 3 free" {
+		t.Fatalf("first batch run sent %s", got)
+	}
+	batchRequests := len(srv.Requests())
+
+	exec1(`INSERT INTO users VALUES (4, 'd@example.com', 'pro')`)
+	exec1(`UPDATE users SET plan = 'pro' WHERE id = 1`)
+	exec1(`UPDATE users SET plan = 'banned' WHERE id = 2`) // leaves the model's filter
+	exec1(`DELETE FROM users WHERE id = 3`)
+	want := "delete 2|delete 3|upsert 1 pro|upsert 4 pro"
+	deadline := time.Now().Add(20 * time.Second)
+	for records(srv, batchRequests) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("streamed %s, want %s; logs:\n%s", records(srv, batchRequests), want, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitLine("users_to_hook: stopped")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("riptide run --follow: %v; logs:\n%s", err, logs.String())
+	}
+
+	v, r := p.runJSON("users_to_hook")
+	if r.code != 0 || v.counts() != "succeeded add=0 chg=0 rem=0 rej=0 ok=0 fail=0" {
+		t.Fatalf("batch run after the stream: exit %d, %s\n%s", r.code, v.counts(), r.stderr)
+	}
+}
+
+// records lists the records the emulator received from the from-th
+// request on, sorted: "op key [plan]".
+func records(srv *webhooktest.Server, from int) string {
+	var out []string
+	reqs := srv.Requests()
+	for _, rq := range reqs[min(from, len(reqs)):] {
+		for _, rec := range rq.Records {
+			s := rec.Op + " " + rec.Key
+			if rec.Data != nil {
+				s += fmt.Sprint(" ", rec.Data["plan"])
+			}
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "|")
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
