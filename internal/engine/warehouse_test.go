@@ -354,3 +354,47 @@ func TestWarehouseDiffNeedsAnExecutor(t *testing.T) {
 		t.Fatalf("warehouse diff on a source without Exec: %v", r.Err)
 	}
 }
+
+// max_change_pct judges the warehouse plan as the local one; a deferred
+// destination's keys enter the snapshot table only once it confirms.
+func TestWarehouseDiffGuardAndDeferred(t *testing.T) {
+	p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, false)
+	p.exec("INSERT INTO t SELECT range, 'n' || range, 1, 'x' FROM range(10)")
+	run := func(opts Options) *Result {
+		t.Helper()
+		res, err := p.engine.Run(context.Background(), []string{"wh"}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0]
+	}
+	if r := run(Options{}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	p.wh.takeOps()
+	p.engine.Project.Syncs["wh"].MaxChangePct = 20
+	p.exec("UPDATE t SET score = 2 WHERE id < 5")
+	r := run(Options{})
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "changes 5 and removes 0 of 10 synced rows (50.0%)") {
+		t.Fatalf("guard: %v", r.Err)
+	}
+	if ops := p.wh.takeOps(); len(ops) != 0 {
+		t.Fatalf("a refused plan sent %q", ops)
+	}
+	p.engine.Project.Syncs["wh"].MaxChangePct = 0
+
+	p.wh.deferred = true
+	p.wh.closeErr = fmt.Errorf("upload failed")
+	p.engine.Destinations["crm_wh"] = p.wh.plugin()
+	if r := run(Options{}); r.Err == nil {
+		t.Fatal("a failed deferred close did not fail the run")
+	}
+	p.wh.closeErr = nil
+	// Nothing was confirmed: the five rows are sent again.
+	if r := run(Options{}); r.Err != nil || r.Run.Counts.Changed != 5 {
+		t.Fatalf("after a failed deferred run: %v, %s", r.Err, counts(r))
+	}
+	if r := run(Options{}); r.Err != nil || r.Run.Counts.Changed != 0 || r.Run.Counts.Unchanged != 10 {
+		t.Fatalf("after a confirmed deferred run: %v, %s", r.Err, counts(r))
+	}
+}
