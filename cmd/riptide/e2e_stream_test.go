@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
 	"github.com/riptide-data/riptide/internal/stream"
@@ -44,7 +45,11 @@ func TestE2EFollow(t *testing.T) {
 	}
 	// The slot must go before the test's database can be dropped.
 	t.Cleanup(func() {
-		name := streamName("users_to_hook")
+		cfg, err := pgconn.ParseConfig(pgURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := streamName(cfg.Database, "users_to_hook")
 		if err := stream.Drop(context.Background(), pgURL, name, name); err != nil {
 			t.Errorf("drop the stream's slot: %v", err)
 		}

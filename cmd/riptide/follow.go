@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/riptide-data/riptide/internal/engine"
 	"github.com/riptide-data/riptide/internal/stream"
 )
@@ -32,9 +34,14 @@ func follow(ctx context.Context, a *app, syncName string, opts engine.Options, o
 		// The incremental plan triggered by changes is not built yet.
 		return &exitError{code: exitInvalid, err: fmt.Errorf("sync %s cannot stream yet: model %s is %w", sync.Name, model.Name, err)}
 	}
-	name := streamName(sync.Name)
+	url := src.Settings.String("url")
+	pgcfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("source %s: invalid url", src.Name)}
+	}
+	name := streamName(pgcfg.Database, sync.Name)
 	st, err := stream.Open(ctx, stream.Config{
-		URL: src.Settings.String("url"), Table: m.Table, Slot: name, Publication: name, Logger: a.logger,
+		URL: url, Table: m.Table, Slot: name, Publication: name, Logger: a.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("sync %s: %s", sync.Name, a.engine.Redactor.Error(err))
@@ -69,8 +76,9 @@ func follow(ctx context.Context, a *app, syncName string, opts engine.Options, o
 }
 
 // streamName is a sync's replication slot and publication name: lower
-// case, only what slot names allow, unique per sync.
-func streamName(sync string) string {
+// case, only what slot names allow, unique per database and sync (slot
+// names are the whole cluster's).
+func streamName(database, sync string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(sync) {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
@@ -80,7 +88,7 @@ func streamName(sync string) string {
 		}
 	}
 	h := fnv.New32a()
-	h.Write([]byte(sync))
+	h.Write([]byte(database + "/" + sync))
 	base := b.String()
 	if len(base) > 40 {
 		base = base[:40]

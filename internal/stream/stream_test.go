@@ -3,6 +3,8 @@ package stream_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -36,7 +38,11 @@ func setup(t *testing.T, ddl ...string) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fixture{url: url, conn: conn, cfg: stream.Config{URL: url, Table: "t", Slot: "riptide_test", Publication: "riptide_test"}}
+	// Slot names are the whole cluster's: each test has its own.
+	var id [6]byte
+	_, _ = rand.Read(id[:])
+	name := "riptide_test_" + hex.EncodeToString(id[:])
+	f := fixture{url: url, conn: conn, cfg: stream.Config{URL: url, Table: "t", Slot: name, Publication: name}}
 	t.Cleanup(func() {
 		if err := stream.Drop(context.Background(), url, f.cfg.Slot, f.cfg.Publication); err != nil {
 			t.Errorf("drop: %v", err)
