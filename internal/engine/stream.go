@@ -61,6 +61,9 @@ const maxStreamBatch = 10000
 // Rows the destination refuses are logged and left out of the snapshot:
 // the next batch run sends them again.
 func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) error {
+	if e.Logger == nil {
+		e.Logger = slog.New(slog.DiscardHandler)
+	}
 	sync, ok := e.Project.Syncs[syncName]
 	if !ok {
 		return fmt.Errorf("no sync named %q%s", syncName, suggestName(syncName, e.Project.Syncs))
