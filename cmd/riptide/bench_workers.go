@@ -195,7 +195,7 @@ func benchWorkers(ctx context.Context, b workersBench) (*bench.WorkersResult, er
 			}
 			r, err := getRun(ctx, client, procs[0].base, tok.Token, id)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%w%s", err, serveLogs(procs))
 			}
 			if r.Status == state.StatusQueued || r.Status == state.StatusRunning {
 				pending++
@@ -328,7 +328,11 @@ func (p *benchServe) stop() {
 func serveLogs(procs []*benchServe) string {
 	var s strings.Builder
 	for i, p := range procs {
-		fmt.Fprintf(&s, "\n--- riptide serve %d (pid %d), last logs:\n%s", i, p.cmd.Process.Pid, p.logs.String())
+		status := "running"
+		if p.exited() {
+			status = p.cmd.ProcessState.String()
+		}
+		fmt.Fprintf(&s, "\n--- riptide serve %d (pid %d, %s), last logs:\n%s", i, p.cmd.Process.Pid, status, p.logs.String())
 	}
 	return s.String()
 }
