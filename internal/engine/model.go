@@ -161,7 +161,7 @@ func (e *Engine) openSync(ctx context.Context, sr *syncRun, send bool) {
 	if !send {
 		return
 	}
-	if err := e.Store.MarkInterrupted(ctx, sr.sync.Name); err != nil {
+	if err := e.Store.MarkInterrupted(ctx, sr.sync.Name, sr.run.ID); err != nil {
 		sr.result.Err = err
 		return
 	}

@@ -197,6 +197,18 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return errors.New("start scheduler: already started")
 	}
 	s.runCtx, s.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
+	if s.shared == nil {
+		// Runs queued in this store by a scheduler that stopped before
+		// starting them (a crash) would otherwise stay queued forever.
+		n, err := s.store.FailQueued(ctx, "not started: the riptide serve that queued it stopped first")
+		if err != nil {
+			s.cancelRun()
+			return fmt.Errorf("start scheduler: %w", err)
+		}
+		if n > 0 {
+			s.logger.Warn("runs queued by a previous process failed as not started", "runs", n)
+		}
+	}
 	if err := s.restoreAfterLocked(ctx); err != nil {
 		s.cancelRun()
 		return err

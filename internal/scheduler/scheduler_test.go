@@ -405,3 +405,18 @@ func TestCronTimeZoneAcrossDaylightSaving(t *testing.T) {
 		t.Errorf("%d runs, want 4", n)
 	}
 }
+
+// TestStartFailsRunsLeftQueued: runs a stopped process queued in the
+// embedded store and never started are failed as not started when a new
+// scheduler starts, instead of staying queued forever.
+func TestStartFailsRunsLeftQueued(t *testing.T) {
+	left := &state.Run{ID: "left-queued", Sync: "a", Model: "m1", Destination: "d", Status: state.StatusQueued, StartedAt: t0.Add(-time.Hour)}
+	b := setup(t, project(nil, syncOf(t, "a", "m1", "d", "")), t0, left)
+	r, err := b.store.GetRun(context.Background(), "left-queued")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != state.StatusFailed || !strings.Contains(r.Error, "not started") || r.FinishedAt == nil {
+		t.Errorf("a run left queued by a stopped process: %+v, want failed as not started", r)
+	}
+}

@@ -294,17 +294,35 @@ func (s *Store) RowErrors(ctx context.Context, runID string, limit, offset int) 
 	return out, rows.Err()
 }
 
-// MarkInterrupted fails the runs of a sync still recorded as running: the
-// caller holds the sync's lock, so no process is running them any more.
-func (s *Store) MarkInterrupted(ctx context.Context, sync string) error {
-	_, err := s.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = COALESCE(finished_at, ?)
-		WHERE sync = ? AND status IN (?, ?)`,
-		StatusFailed, "interrupted: the process running it stopped (crash or kill); the next run resends what was not acknowledged",
-		time.Now().UTC().Format(timeFormat), sync, StatusRunning, StatusQueued)
-	if err != nil {
+// MarkInterrupted fails the runs of a sync still recorded as running but
+// for the runs in keep (those about to start): the caller holds the sync's
+// lock, so no process runs them; the process that did stopped (crash or
+// kill). Queued runs are left: a scheduler or a job queue holds them.
+func (s *Store) MarkInterrupted(ctx context.Context, sync string, keep ...string) error {
+	q := `UPDATE runs SET status = ?, error = ?, finished_at = COALESCE(finished_at, ?)
+		WHERE sync = ? AND status = ?`
+	args := []any{StatusFailed, "interrupted: the process running it stopped (crash or kill); the next run resends what was not acknowledged",
+		time.Now().UTC().Format(timeFormat), sync, StatusRunning}
+	for _, id := range keep {
+		q += ` AND id <> ?`
+		args = append(args, id)
+	}
+	if _, err := s.exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("mark interrupted runs of %s: %w", sync, err)
 	}
 	return nil
+}
+
+// FailQueued fails every run still recorded as queued, with reason: a
+// process starting its own scheduler over an embedded store finds there
+// the runs queued by one that stopped without starting them.
+func (s *Store) FailQueued(ctx context.Context, reason string) (int64, error) {
+	res, err := s.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = COALESCE(finished_at, ?) WHERE status = ?`,
+		StatusFailed, reason, time.Now().UTC().Format(timeFormat), StatusQueued)
+	if err != nil {
+		return 0, fmt.Errorf("fail queued runs: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // SyncState returns what the sync last ran with; ok is false for a sync

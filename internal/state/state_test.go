@@ -389,6 +389,7 @@ func TestMarkInterrupted(t *testing.T) {
 		save(t, s,
 			run("running", "s", t0, state.StatusRunning),
 			run("queued", "s", t0.Add(time.Second), state.StatusQueued),
+			run("starting", "s", t0.Add(2*time.Second), state.StatusRunning),
 			finishedFailed, succeeded, partial,
 			run("other-running", "other", t0, state.StatusRunning),
 		)
@@ -397,10 +398,17 @@ func TestMarkInterrupted(t *testing.T) {
 			before[id] = get(t, s, id)
 		}
 
-		if err := s.MarkInterrupted(ctx, "s"); err != nil {
+		if err := s.MarkInterrupted(ctx, "s", "starting"); err != nil {
 			t.Fatal(err)
 		}
-		for _, id := range []string{"running", "queued"} {
+		// Queued runs wait for a scheduler or worker; the run about to
+		// start keeps its record.
+		for _, id := range []string{"queued", "starting"} {
+			if r := get(t, s, id); r.Status == state.StatusFailed {
+				t.Errorf("%s was marked failed: %+v", id, r)
+			}
+		}
+		for _, id := range []string{"running"} {
 			r := get(t, s, id)
 			if r.Status != state.StatusFailed {
 				t.Errorf("%s: status %s, want %s", id, r.Status, state.StatusFailed)
@@ -420,11 +428,34 @@ func TestMarkInterrupted(t *testing.T) {
 
 		// Nothing left to mark: a second call changes nothing.
 		marked := get(t, s, "running")
-		if err := s.MarkInterrupted(ctx, "s"); err != nil {
+		if err := s.MarkInterrupted(ctx, "s", "starting"); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(marked, get(t, s, "running")); diff != "" {
 			t.Errorf("second MarkInterrupted changed the run (-before +after):\n%s", diff)
+		}
+	})
+}
+
+// TestFailQueued: runs left queued by a process that stopped are failed
+// as not started; nothing else changes.
+func TestFailQueued(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := open(t, b)
+		save(t, s, run("q1", "s", t0, state.StatusQueued), run("q2", "other", t0, state.StatusQueued),
+			run("r", "s", t0, state.StatusRunning))
+		n, err := s.FailQueued(ctx, "not started: gone")
+		if err != nil || n != 2 {
+			t.Fatalf("FailQueued = %d, %v; want 2", n, err)
+		}
+		for _, id := range []string{"q1", "q2"} {
+			if r := get(t, s, id); r.Status != state.StatusFailed || r.Error != "not started: gone" || r.FinishedAt == nil {
+				t.Errorf("%s: %+v", id, r)
+			}
+		}
+		if r := get(t, s, "r"); r.Status != state.StatusRunning {
+			t.Errorf("a running run changed: %+v", r)
 		}
 	})
 }
