@@ -275,7 +275,8 @@ type benchServe struct {
 }
 
 func startBenchServe(self, stateURL, dir string) (*benchServe, error) {
-	cmd := exec.Command(self, "--state", stateURL, "-p", dir, "serve", "--addr", "127.0.0.1:0")
+	// One run at a time per process: a worker is a process.
+	cmd := exec.Command(self, "--state", stateURL, "-p", dir, "serve", "--addr", "127.0.0.1:0", "--workers", "1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

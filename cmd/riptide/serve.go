@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ type serveFlags struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	otlpEndpoint    string
+	workers         int
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -55,6 +57,10 @@ flight finish within --shutdown-timeout, and exits 0.`,
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks a free one)")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", scheduler.DefaultShutdownTimeout, "how long runs in flight may take to finish on shutdown")
+	// A process takes as many queued runs as it may run at once, so a
+	// larger number lets the first process to poll take every run; one
+	// run keeps a core busy, hence the default.
+	cmd.Flags().IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "with a PostgreSQL state store: runs this process carries out at once (the others' processes take the rest)")
 	addOTLPFlag(cmd, &f.otlpEndpoint)
 	return cmd
 }
@@ -183,7 +189,7 @@ func serve(g *globalFlags, f *serveFlags) error {
 		// Several processes share the database: runs go through its job
 		// queue, which this process works beside the others.
 		queue, err = worker.New(ctx, worker.Config{
-			Store: store, Runner: sv.runner, Logger: logger,
+			Store: store, Runner: sv.runner, Logger: logger, Workers: f.workers,
 			OnFinish: func(r *engine.Result) {
 				onFinish(r)
 				sched.Finished(context.Background(), r)
