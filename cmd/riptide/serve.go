@@ -101,6 +101,20 @@ type service struct {
 
 func (sv *service) runner() worker.Runner { return sv.engine.Load() }
 
+// destinationLimit is a sync's destination and its max_concurrent_syncs in
+// the project in use, which every worker keeps together.
+func (sv *service) destinationLimit(sync string) (string, int) {
+	p := sv.engine.Load().Project
+	s, ok := p.Syncs[sync]
+	if !ok {
+		return "", 0
+	}
+	if d, ok := p.Destinations[s.Destination]; ok {
+		return s.Destination, d.MaxConcurrentSyncs
+	}
+	return s.Destination, 0
+}
+
 func (sv *service) engineFor(p *config.Project) (*engine.Engine, error) {
 	r := redact.New(p.Secrets)
 	logger, err := serveLogger(sv.g, sv.f.logFormat, r)
@@ -189,7 +203,7 @@ func serve(g *globalFlags, f *serveFlags) error {
 		// Several processes share the database: runs go through its job
 		// queue, which this process works beside the others.
 		queue, err = worker.New(ctx, worker.Config{
-			Store: store, Runner: sv.runner, Logger: logger, Workers: f.workers,
+			Store: store, Runner: sv.runner, Logger: logger, Workers: f.workers, Limit: sv.destinationLimit,
 			OnFinish: func(r *engine.Result) {
 				onFinish(r)
 				sched.Finished(context.Background(), r)

@@ -84,6 +84,9 @@ type Config struct {
 	// has its scheduler read after: progress from the run history
 	// (scheduler.ReviewAfter), since the upstream runs end on any process.
 	Review func(ctx context.Context) error
+	// Limit gives a sync's destination and its max_concurrent_syncs (0:
+	// no limit), from the project in use; nil: no limits.
+	Limit func(sync string) (dest string, max int)
 	// OnFinish is called after each run this process carried out ends.
 	OnFinish func(*engine.Result)
 }
@@ -274,6 +277,19 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 		// happened once, and it must not happen twice.
 		logger.Warn("job of a run already finished; nothing to do", "status", rec.Status)
 		return nil
+	}
+	if q.cfg.Limit != nil {
+		if dest, max := q.cfg.Limit(a.Sync); max > 0 {
+			release, ok, err := q.takeSlot(ctx, dest, max)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				logger.Debug("destination at its max_concurrent_syncs; run waits", "destination", dest, "for", q.cfg.Snooze)
+				return river.JobSnooze(q.cfg.Snooze)
+			}
+			defer release()
+		}
 	}
 	results, err := q.cfg.Runner().Run(ctx, []string{a.Sync}, opts)
 	var res *engine.Result
