@@ -127,7 +127,7 @@ func (sv *service) engineFor(p *config.Project) (*engine.Engine, error) {
 	return &engine.Engine{
 		Project: p, Store: sv.store, StateDir: sv.stateDir,
 		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
-		Logger: logger, Redactor: r, Sleep: sv.sleep, Tracer: sv.tracer,
+		Logger: logger, Redactor: r, Sleep: sv.sleep, Tracer: sv.tracer, OnWait: sv.metrics.ObserveWait,
 		// Set here: the engine would set a default on each run, and the
 		// scheduler runs syncs on one engine concurrently.
 		Observer: quietObserver{},
@@ -141,10 +141,8 @@ type quietObserver struct{}
 func (quietObserver) Extracting(string, uint64, bool) {}
 func (quietObserver) Loading(string, uint64, uint64)  {}
 
-// sleep is the delivery layer's wait (retry backoffs, rate limits),
-// counted for /metrics.
+// sleep is the delivery layer's wait (retry backoffs, rate limits).
 func (sv *service) sleep(ctx context.Context, d time.Duration) error {
-	sv.metrics.ObserveWait(d)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -44,11 +44,21 @@ type Policy struct {
 	// Sleep waits between attempts and for the rate limiter; tests replace
 	// it to avoid real waiting. Default: a timer honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnWait, when set, is told of each wait before it starts: WaitRetry
+	// for a backoff before a batch is sent again, WaitRateLimit for the
+	// destination's rate limit (metrics).
+	OnWait func(kind string, d time.Duration)
 	// Now is the clock the rate windows count by; tests advance it in
 	// their Sleep. Default: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+// Kinds of waits OnWait is told of.
+const (
+	WaitRetry     = "retry"
+	WaitRateLimit = "rate_limit"
+)
 
 // Defaults of the optional Policy fields.
 const (

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -371,5 +372,44 @@ func TestFromLimits(t *testing.T) {
 	want := Policy{BatchSize: 100, MaxBatchBytes: 1 << 20, Concurrency: 4, RequestsPerSec: 10, Windows: windows}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b *slog.Logger) bool { return a == b })); diff != "" {
 		t.Errorf("policy (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeliverTellsWaits: OnWait hears of every wait before it, by kind —
+// a backoff before a retry, a wait for the rate limit — and the waits it
+// hears of are the ones slept.
+func TestDeliverTellsWaits(t *testing.T) {
+	var sl sleeps
+	var mu sync.Mutex
+	told := map[string]time.Duration{}
+	count := map[string]int{}
+	dst := &fakeDest{script: func(_ context.Context, n int, _ *connector.Batch) error {
+		if n == 2 {
+			return connector.ClassifyHTTP(503, nil, 0)
+		}
+		return nil
+	}}
+	p := Policy{BatchSize: 1, RequestsPerSec: 1, Sleep: sl.Sleep, OnWait: func(kind string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		told[kind] += d
+		count[kind]++
+	}}
+	_, stats, err := deliverAll(t, dst, p, items(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count[WaitRetry] != 1 || stats.Retries != 1 {
+		t.Errorf("told of %d retry waits, %d retries", count[WaitRetry], stats.Retries)
+	}
+	if told[WaitRateLimit] != stats.RateLimitWait || count[WaitRateLimit] == 0 {
+		t.Errorf("told of %v rate-limit waits (%d), stats say %v", told[WaitRateLimit], count[WaitRateLimit], stats.RateLimitWait)
+	}
+	var slept time.Duration
+	for _, w := range sl.Waits() {
+		slept += w
+	}
+	if slept != told[WaitRetry]+told[WaitRateLimit] {
+		t.Errorf("slept %v, told of %v", slept, told[WaitRetry]+told[WaitRateLimit])
 	}
 }

@@ -114,6 +114,7 @@ func (d *deliverer) send(ctx context.Context, seq int, part string, records []co
 		}
 		wait := d.backoff(attempt, retryAfter)
 		d.stats.retries.Add(1)
+		d.told(WaitRetry, wait)
 		d.p.Logger.InfoContext(ctx, "retrying batch", "seq", seq, "part", part, "attempt", attempt, "wait", wait, "error", err)
 		if err := d.p.Sleep(ctx, wait); err != nil {
 			if ctx.Err() != nil {
@@ -159,6 +160,7 @@ func (d *deliverer) waitRate(ctx context.Context) error {
 		return nil
 	}
 	d.stats.rateWait.Add(int64(wait))
+	d.told(WaitRateLimit, wait)
 	if err := d.p.Sleep(ctx, wait); err != nil {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -166,6 +168,13 @@ func (d *deliverer) waitRate(ctx context.Context) error {
 		return fmt.Errorf("wait for rate window: %w", err)
 	}
 	return nil
+}
+
+// told passes a wait to the policy's OnWait.
+func (d *deliverer) told(kind string, wait time.Duration) {
+	if d.p.OnWait != nil {
+		d.p.OnWait(kind, wait)
+	}
 }
 
 func (d *deliverer) waitLimiter(ctx context.Context) error {
@@ -178,6 +187,7 @@ func (d *deliverer) waitLimiter(ctx context.Context) error {
 		return nil
 	}
 	d.stats.rateWait.Add(int64(wait))
+	d.told(WaitRateLimit, wait)
 	if err := d.p.Sleep(ctx, wait); err != nil {
 		r.Cancel()
 		if ctx.Err() != nil {

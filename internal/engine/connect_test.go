@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
@@ -166,5 +167,21 @@ func TestCheckDestinationsListsObjectsOnce(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("objects listed %d times for two syncs of one destination, want 1", calls)
+	}
+}
+
+// TestOnWaitNamesTheSync: the engine tells OnWait of a sync's delivery
+// waits with the sync's name and the kind of wait.
+func TestOnWaitNamesTheSync(t *testing.T) {
+	b := setup(t, sync1("s", config.ModeUpsert))
+	b.crm.status = []int{503}
+	var got []string
+	b.engine.OnWait = func(sync, kind string, d time.Duration) { got = append(got, sync+" "+kind) }
+	b.users(row(1, "a@x", "free"))
+	if res := b.run(Options{}); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if len(got) != 1 || got[0] != "s retry" {
+		t.Errorf("OnWait heard %q, want one retry wait of sync s", got)
 	}
 }

@@ -38,6 +38,9 @@ type Engine struct {
 	Tracer Tracer
 	// Sleep replaces the delivery layer's waits between retries (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnWait, when set, is told of each wait of a sync's delivery: kind
+	// is delivery.WaitRetry or delivery.WaitRateLimit (metrics).
+	OnWait func(sync, kind string, d time.Duration)
 }
 
 // Options modify a run.

@@ -101,6 +101,10 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 		policy.BatchSize = 100
 	}
 	policy.Sleep = e.Sleep
+	if e.OnWait != nil {
+		sync := sr.sync.Name
+		policy.OnWait = func(kind string, d time.Duration) { e.OnWait(sync, kind, d) }
+	}
 	policy.Logger = e.Logger.With("sync", sr.sync.Name)
 
 	sendCtx, cancel := context.WithCancel(ctx)

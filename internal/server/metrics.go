@@ -23,8 +23,8 @@ type Metrics struct {
 	rows        *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	requests    *prometheus.HistogramVec
-	waits       prometheus.Counter
-	waitSeconds prometheus.Counter
+	waits       *prometheus.CounterVec
+	waitSeconds *prometheus.CounterVec
 	depthOnce   sync.Once
 }
 
@@ -48,13 +48,13 @@ func NewMetrics() *Metrics {
 			Help:    "Latency of requests destinations made, by host and status code (\"error\" when no response came).",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"host", "code"}),
-		waits: prometheus.NewCounter(prometheus.CounterOpts{
+		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riptide_delivery_waits_total",
-			Help: "Waits of the delivery layer: backoffs before retrying a batch and waits for a destination's rate limit.",
-		}),
-		waitSeconds: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "riptide_delivery_wait_seconds_total", Help: "Time spent in delivery waits (retry backoffs and rate limits).",
-		}),
+			Help: "Waits of the delivery layer by sync and kind: retry (a backoff before sending a batch again, so one per retry) and rate_limit (a wait for the destination's rate limit).",
+		}, []string{"sync", "kind"}),
+		waitSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riptide_delivery_wait_seconds_total", Help: "Time spent in delivery waits, by sync and kind (retry, rate_limit).",
+		}, []string{"sync", "kind"}),
 	}
 	m.reg.MustRegister(m.runs, m.rows, m.duration, m.requests, m.waits, m.waitSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -102,10 +102,10 @@ func (m *Metrics) ObserveRequest(r connector.Request) {
 	m.requests.WithLabelValues(host, code).Observe(r.Latency.Seconds())
 }
 
-// ObserveWait counts a delivery wait of d.
-func (m *Metrics) ObserveWait(d time.Duration) {
-	m.waits.Inc()
-	m.waitSeconds.Add(d.Seconds())
+// ObserveWait counts a delivery wait of d: kind is retry or rate_limit.
+func (m *Metrics) ObserveWait(sync, kind string, d time.Duration) {
+	m.waits.WithLabelValues(sync, kind).Inc()
+	m.waitSeconds.WithLabelValues(sync, kind).Add(d.Seconds())
 }
 
 func (m *Metrics) handler() http.Handler {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riptide-data/riptide/internal/state"
 )
@@ -416,7 +417,9 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	b.srv.metrics.ObserveRun(run)
 	b.srv.metrics.ObserveRequest(connectorRequest("https://user:pw@api.example.com/v1/x?key=secret", 429))
-	b.srv.metrics.ObserveWait(1500 * 1e6)
+	b.srv.metrics.ObserveWait("to_hook", "retry", 1500*time.Millisecond)
+	b.srv.metrics.ObserveWait("to_hook", "rate_limit", 250*time.Millisecond)
+	b.srv.metrics.ObserveWait("to_hook", "rate_limit", 250*time.Millisecond)
 	resp := b.do(t, "GET", "/metrics", b.tokens[state.RoleViewer], "")
 	text := string(resp.body)
 	for _, want := range []string{
@@ -425,8 +428,10 @@ func TestMetricsAndHealth(t *testing.T) {
 		`riptide_rows_total{outcome="added",sync="to_hook"} 150`,
 		`riptide_run_duration_seconds_count{status="partial",sync="to_hook"} 1`,
 		`riptide_destination_request_duration_seconds_count{code="429",host="api.example.com"} 1`,
-		`riptide_delivery_waits_total 1`,
-		`riptide_delivery_wait_seconds_total 1.5`,
+		`riptide_delivery_waits_total{kind="retry",sync="to_hook"} 1`,
+		`riptide_delivery_wait_seconds_total{kind="retry",sync="to_hook"} 1.5`,
+		`riptide_delivery_waits_total{kind="rate_limit",sync="to_hook"} 2`,
+		`riptide_delivery_wait_seconds_total{kind="rate_limit",sync="to_hook"} 0.5`,
 		`riptide_queue_depth 4`,
 	} {
 		if !strings.Contains(text, want) {
