@@ -107,6 +107,16 @@ func (d *Destination) connection() (*amqp.Connection, error) {
 	return conn, nil
 }
 
+// discard drops conn, so that the next write connects again.
+func (d *Destination) discard(conn *amqp.Connection) {
+	d.mu.Lock()
+	if d.conn == conn {
+		d.conn = nil
+	}
+	d.mu.Unlock()
+	conn.Close()
+}
+
 // Close closes the connection.
 func (d *Destination) Close(context.Context) error {
 	d.mu.Lock()

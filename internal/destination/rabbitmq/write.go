@@ -28,6 +28,9 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 	}
 	ch, err := conn.Channel()
 	if err != nil {
+		// The connection is broken even when the client has not noticed
+		// yet (a write failed): the next attempt dials a new one.
+		d.discard(conn)
 		return d.failure(b, "open channel", err)
 	}
 	defer ch.Close()
