@@ -95,7 +95,10 @@ type Harness struct {
 var Scenarios = []string{"first sync", "update", "delete", "row refused", "429 storm", "5xx", "auth revoked", "oversized batch"}
 
 // Run runs every scenario for a destination.
-func Run(t *testing.T, h Harness) {
+//
+// It returns the scenarios that ran and passed, so that a destination's
+// test can say which it expects to hold.
+func Run(t *testing.T, h Harness) (passed []string) {
 	t.Helper()
 	for name, why := range h.Skip {
 		if !slices.Contains(Scenarios, name) {
@@ -119,13 +122,19 @@ func Run(t *testing.T, h Harness) {
 		{"oversized batch", oversized},
 	}
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
+		ran := false
+		ok := t.Run(sc.name, func(t *testing.T) {
 			if why, ok := h.Skip[sc.name]; ok {
 				t.Skip(why)
 			}
+			ran = true
 			sc.run(t, h)
 		})
+		if ran && ok {
+			passed = append(passed, sc.name)
+		}
 	}
+	return passed
 }
 
 const rows = 7 // more than one batch for the small batch sizes, few requests

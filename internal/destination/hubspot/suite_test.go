@@ -2,6 +2,7 @@ package hubspot_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func acceptance(t *testing.T, auth func(*hubspottest.Server) (good, bad connecto
 		return connector.Record{Op: connector.OpUpsert, Key: key, KeyParts: []string{key},
 			Fields: []connector.FieldValue{{Name: "email", Value: key}, {Name: "firstname", Value: "Ada"}}}
 	}
-	destinationtest.Run(t, destinationtest.Harness{
+	passed := destinationtest.Run(t, destinationtest.Harness{
 		Plugin: hubspot.Plugin(),
 		Start: func(t *testing.T) destinationtest.Emulator {
 			hs, err := hubspottest.New(opts...)
@@ -54,4 +55,7 @@ func acceptance(t *testing.T, auth func(*hubspottest.Server) (good, bad connecto
 		Bad:    func(i int) connector.Record { return rec(fmt.Sprintf("not-an-email-%d", i)) },
 		ID:     email,
 	})
+	if !slices.Equal(passed, destinationtest.Scenarios) {
+		t.Errorf("scenarios passed: %q, want every one: %q", passed, destinationtest.Scenarios)
+	}
 }
