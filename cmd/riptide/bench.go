@@ -170,5 +170,6 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	cmd.AddCommand(planCmd, syncCmd, destCmd, hubspotCmd, mixedCmd)
 	cmd.AddCommand(newBenchServiceCmds(g)...)
 	cmd.AddCommand(newBenchWorkersCmd(g))
+	cmd.AddCommand(newBenchWarehouseCmd(g))
 	return cmd
 }

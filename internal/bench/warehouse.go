@@ -1,0 +1,228 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/riptide-data/riptide/internal/builtin"
+	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/diff/warehouse"
+	"github.com/riptide-data/riptide/internal/engine"
+	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/transform"
+)
+
+// whSync is the benchmark's second sync: the same model and mapping as
+// "bench", with its diff in the warehouse.
+const whSync = "bench_wh"
+
+// DiffResult is one diff strategy's plan of the changed model.
+type DiffResult struct {
+	Diff           string  `json:"diff"`
+	PlanSeconds    float64 `json:"plan_seconds"`
+	PlanCPUSeconds float64 `json:"plan_cpu_seconds"`
+	// RowsRead is how many rows came out of the warehouse: the whole
+	// model for the local diff; for the warehouse diff, the plan query's
+	// rows (the added, changed and removed keys, plus one row counting the
+	// unchanged keys).
+	RowsRead uint64 `json:"rows_read"`
+	Added    uint64 `json:"added"`
+	Changed  uint64 `json:"changed"`
+	Removed  uint64 `json:"removed"`
+	// PeakRSSBytes is the process's peak resident memory during the plan;
+	// DuckDB runs in the process, so the warehouse's own work counts.
+	PeakRSSBytes int64         `json:"peak_rss_bytes"`
+	Phases       []state.Phase `json:"phases"`
+}
+
+// WarehouseResult is what `riptide bench warehouse` reports: the local
+// and the warehouse diff planning the same changed model, one after the
+// other in one process.
+type WarehouseResult struct {
+	Rows       int     `json:"rows"`
+	ChangedPct float64 `json:"changed_pct"`
+	// ChangedRows is how many rows the change touched, counted in SQL:
+	// what both plans must find.
+	ChangedRows uint64     `json:"changed_rows"`
+	GoMaxProcs  int        `json:"gomaxprocs"`
+	Local       DiffResult `json:"local"`
+	Warehouse   DiffResult `json:"warehouse"`
+	// Speedup is the local plan's seconds over the warehouse plan's.
+	Speedup float64 `json:"speedup"`
+	// ReadsOnlyChanged says the warehouse plan read no row beyond the
+	// changed ones and its count of the unchanged.
+	ReadsOnlyChanged bool `json:"reads_only_changed"`
+}
+
+// Warehouse runs the diff strategies side by side in a temporary
+// directory: one generated model, a first sync for each (the local
+// snapshot, and the warehouse's snapshot table in the DuckDB file), pct
+// percent of the rows changed, then a plan of each.
+func Warehouse(ctx context.Context, rows int, changedPct float64) (*WarehouseResult, error) {
+	dir, err := os.MkdirTemp("", "riptide-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	db := filepath.Join(dir, "bench.duckdb")
+	if err := generate(ctx, db, rows); err != nil {
+		return nil, fmt.Errorf("generate model: %w", err)
+	}
+	pr, err := newProject(ctx, dir, &config.Destination{Name: "hook", Type: "webhook",
+		Settings: connector.Settings{"url": "http://127.0.0.1:9/unused"}})
+	if err != nil {
+		return nil, err
+	}
+	defer pr.store.Close()
+	wh := *pr.project.Syncs["bench"]
+	wh.Name, wh.Diff, wh.DiffSchema = whSync, config.DiffWarehouse, config.DefaultDiffSchema
+	pr.project.Syncs[whSync] = &wh
+	if err := syncAll(ctx, pr); err != nil {
+		return nil, fmt.Errorf("first sync (local): %w", err)
+	}
+	if err := syncWarehouse(ctx, pr, &wh, rows); err != nil {
+		return nil, fmt.Errorf("first sync (warehouse): %w", err)
+	}
+	if err := change(ctx, db, changedPct); err != nil {
+		return nil, fmt.Errorf("change rows: %w", err)
+	}
+	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	if res.ChangedRows, err = countChanged(ctx, pr); err != nil {
+		return nil, fmt.Errorf("count changed rows: %w", err)
+	}
+	obs := &readCounter{}
+	pr.engine.Observer = obs
+	for _, m := range []struct {
+		sync string
+		out  *DiffResult
+	}{{"bench", &res.Local}, {whSync, &res.Warehouse}} {
+		if err := planOnce(ctx, pr, obs, m.sync, m.out); err != nil {
+			return nil, err
+		}
+	}
+	res.Local.Diff, res.Warehouse.Diff = config.DiffLocal, config.DiffWarehouse
+	res.Speedup = res.Local.PlanSeconds / res.Warehouse.PlanSeconds
+	w := res.Warehouse
+	res.ReadsOnlyChanged = w.RowsRead <= w.Added+w.Changed+w.Removed+1
+	return res, nil
+}
+
+// planOnce times one sync's plan after settling the process.
+func planOnce(ctx context.Context, pr *project, obs *readCounter, sync string, out *DiffResult) error {
+	quiesce()
+	obs.rows = 0
+	start, cpu0 := time.Now(), cpuSeconds()
+	results, err := pr.engine.Plan(ctx, []string{sync}, engine.Options{})
+	if err != nil {
+		return fmt.Errorf("plan %s: %w", sync, err)
+	}
+	out.PlanSeconds = time.Since(start).Seconds()
+	out.PlanCPUSeconds = cpuSeconds() - cpu0
+	out.PeakRSSBytes = peakRSS()
+	r := results[0]
+	if r.Err != nil {
+		return fmt.Errorf("plan %s: %w", sync, r.Err)
+	}
+	c := r.Run.Counts
+	out.RowsRead, out.Added, out.Changed, out.Removed = obs.rows, c.Added, c.Changed, c.Removed
+	out.Phases = r.Run.Phases
+	runtime.GC()
+	debug.FreeOSMemory()
+	return nil
+}
+
+// readCounter keeps the row count an extraction ends with.
+type readCounter struct{ rows uint64 }
+
+func (o *readCounter) Extracting(_ string, rows uint64, done bool) {
+	if done {
+		o.rows = rows
+	}
+}
+
+func (o *readCounter) Loading(string, uint64, uint64) {}
+
+// syncWarehouse fills a warehouse-diff sync's snapshot table as if every
+// row had been delivered: the key and row hash of each row, computed by
+// the same SQL the plan query uses, inserted in one statement. This is
+// what a first run of n rows commits, without sending them anywhere.
+func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) error {
+	model := pr.project.Models[s.Model]
+	srcCfg := pr.project.Sources[model.Source]
+	src, err := builtin.Sources()[srcCfg.Type].New(ctx, srcCfg.Settings, pr.dir)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	ex, ok := src.(connector.Executor)
+	if !ok {
+		return fmt.Errorf("source %s cannot run statements", model.Source)
+	}
+	rows, err := src.Query(ctx, "SELECT * FROM ("+model.SQL+") AS q LIMIT 0")
+	if err != nil {
+		return fmt.Errorf("read the model's columns: %w", err)
+	}
+	var names []string
+	for _, c := range rows.Columns() {
+		names = append(names, c.Name)
+	}
+	rows.Close()
+	m, err := transform.New(s, names)
+	if err != nil {
+		return err
+	}
+	var hashed []string
+	if cols := m.HashColumns(); cols != nil {
+		hashed = []string{}
+		for _, i := range cols {
+			hashed = append(hashed, names[i])
+		}
+	}
+	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], warehouse.Spec{
+		Schema: s.DiffSchema, Sync: s.Name, ModelSQL: model.SQL, Columns: names,
+		PrimaryKey: model.PrimaryKey, HashColumns: hashed, Seed: m.Fingerprint(),
+	})
+	if err != nil {
+		return err
+	}
+	fill := fmt.Sprintf(`INSERT INTO %s ("key", "hash") SELECT %s, %s FROM (%s) AS q`,
+		q.Snapshot(), q.KeyExpr("q"), q.HashExpr("q"), model.SQL)
+	// DuckDB builds the snapshot table's primary key index in memory, more
+	// than the source's default memory_limit holds for millions of keys;
+	// the limit applies to this connection only, closed after the fill.
+	stmts := append([]string{"SET memory_limit = '4GB'"}, q.Setup()...)
+	if err := ex.Exec(ctx, append(stmts, fill)...); err != nil {
+		return fmt.Errorf("fill the snapshot table %s: %w", q.Snapshot(), err)
+	}
+	return pr.store.SetSyncState(ctx, state.SyncState{Sync: s.Name, MappingHash: fmt.Sprintf("%016x", m.Fingerprint()),
+		PrimaryKey: "id", LastRows: uint64(n)})
+}
+
+// countChanged counts the rows change altered.
+func countChanged(ctx context.Context, pr *project) (uint64, error) {
+	srcCfg := pr.project.Sources["warehouse"]
+	src, err := builtin.Sources()[srcCfg.Type].New(ctx, srcCfg.Settings, pr.dir)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	rows, err := src.Query(ctx, `SELECT count(*) FROM customers WHERE plan LIKE '%-changed'`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return 0, fmt.Errorf("no count: %w", rows.Err())
+	}
+	n, ok := rows.Values()[0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("count is %T, not int64", rows.Values()[0])
+	}
+	return uint64(n), rows.Err()
+}
