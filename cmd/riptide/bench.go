@@ -170,6 +170,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	cmd.AddCommand(planCmd, syncCmd, destCmd, hubspotCmd, mixedCmd)
 	cmd.AddCommand(newBenchServiceCmds(g)...)
 	cmd.AddCommand(newBenchWorkersCmd(g))
+	cmd.AddCommand(newBenchStreamCmd(g))
 	cmd.AddCommand(newBenchWarehouseCmd(g))
 	return cmd
 }
