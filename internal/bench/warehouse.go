@@ -80,7 +80,11 @@ func Warehouse(ctx context.Context, rows int, changedPct float64) (*WarehouseRes
 		return nil, err
 	}
 	defer pr.store.Close()
-	wh := *pr.project.Syncs["bench"]
+	// Each strategy chosen outright: diff auto would move "bench" to the
+	// warehouse above 5,000,000 rows.
+	local := pr.project.Syncs["bench"]
+	local.Diff = config.DiffLocal
+	wh := *local
 	wh.Name, wh.Diff, wh.DiffSchema = whSync, config.DiffWarehouse, config.DefaultDiffSchema
 	pr.project.Syncs[whSync] = &wh
 	if err := syncAll(ctx, pr); err != nil {

@@ -23,6 +23,9 @@ func TestWarehouseDiffReadsOnlyTheChangedRows(t *testing.T) {
 			t.Errorf("%s diff: missing figures: %+v", d.Diff, d)
 		}
 	}
+	if !hasPhase(r.Local, "extract") || hasPhase(r.Warehouse, "extract") {
+		t.Errorf("local phases %v, warehouse phases %v: want the local diff extracting and the warehouse diff not", r.Local.Phases, r.Warehouse.Phases)
+	}
 	if r.Local.RowsRead != 20_000 {
 		t.Errorf("local diff read %d rows, want every one of 20000", r.Local.RowsRead)
 	}
@@ -31,4 +34,13 @@ func TestWarehouseDiffReadsOnlyTheChangedRows(t *testing.T) {
 		t.Errorf("warehouse diff read %d rows (reads only changed: %v), want %d changed + 1 count",
 			r.Warehouse.RowsRead, r.ReadsOnlyChanged, r.ChangedRows)
 	}
+}
+
+func hasPhase(d DiffResult, name string) bool {
+	for _, p := range d.Phases {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
