@@ -11,8 +11,9 @@ import (
 
 func newBenchWarehouseCmd(g *globalFlags) *cobra.Command {
 	var (
-		rows       int
-		changedPct float64
+		rows        int
+		changedPct  float64
+		memoryLimit string
 	)
 	cmd := &cobra.Command{
 		Use:   "warehouse",
@@ -25,7 +26,7 @@ each sync in turn in this process.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			r, err := bench.Warehouse(ctx, rows, changedPct)
+			r, err := bench.Warehouse(ctx, rows, changedPct, memoryLimit)
 			if err != nil {
 				return err
 			}
@@ -43,5 +44,6 @@ each sync in turn in this process.`,
 	}
 	cmd.Flags().IntVar(&rows, "rows", 10_000_000, "rows in the generated model")
 	cmd.Flags().Float64Var(&changedPct, "changed-pct", 0.1, "percent of rows changed after the first sync")
+	cmd.Flags().StringVar(&memoryLimit, "memory-limit", "", "the DuckDB source's memory_limit for both plans, e.g. 2GB (default: the source's own)")
 	return cmd
 }

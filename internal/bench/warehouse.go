@@ -47,6 +47,8 @@ type DiffResult struct {
 type WarehouseResult struct {
 	Rows       int     `json:"rows"`
 	ChangedPct float64 `json:"changed_pct"`
+	// MemoryLimit is the DuckDB source's memory_limit, "" for its default.
+	MemoryLimit string `json:"memory_limit"`
 	// ChangedRows is how many rows the change touched, counted in SQL:
 	// what both plans must find.
 	ChangedRows uint64     `json:"changed_rows"`
@@ -63,8 +65,9 @@ type WarehouseResult struct {
 // Warehouse runs the diff strategies side by side in a temporary
 // directory: one generated model, a first sync for each (the local
 // snapshot, and the warehouse's snapshot table in the DuckDB file), pct
-// percent of the rows changed, then a plan of each.
-func Warehouse(ctx context.Context, rows int, changedPct float64) (*WarehouseResult, error) {
+// percent of the rows changed, then a plan of each. memoryLimit is the
+// DuckDB source's memory_limit for both plans ("": the source's default).
+func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit string) (*WarehouseResult, error) {
 	dir, err := os.MkdirTemp("", "riptide-bench-")
 	if err != nil {
 		return nil, err
@@ -80,6 +83,9 @@ func Warehouse(ctx context.Context, rows int, changedPct float64) (*WarehouseRes
 		return nil, err
 	}
 	defer pr.store.Close()
+	if memoryLimit != "" {
+		pr.project.Sources["warehouse"].Settings["memory_limit"] = memoryLimit
+	}
 	// Each strategy chosen outright: diff auto would move "bench" to the
 	// warehouse above 5,000,000 rows.
 	local := pr.project.Syncs["bench"]
@@ -96,7 +102,7 @@ func Warehouse(ctx context.Context, rows int, changedPct float64) (*WarehouseRes
 	if err := change(ctx, db, changedPct); err != nil {
 		return nil, fmt.Errorf("change rows: %w", err)
 	}
-	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, MemoryLimit: memoryLimit, GoMaxProcs: runtime.GOMAXPROCS(0)}
 	if res.ChangedRows, err = countChanged(ctx, pr); err != nil {
 		return nil, fmt.Errorf("count changed rows: %w", err)
 	}
