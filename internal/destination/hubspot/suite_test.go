@@ -24,17 +24,27 @@ func TestAcceptanceSuite(t *testing.T) {
 		bad = connector.Settings{"client_id": id, "client_secret": secret, "refresh_token": "wrong", "base_url": hs.URL()}
 		return good, bad
 	}
-	t.Run("private app", func(t *testing.T) { acceptance(t, privateApp) })
-	t.Run("public app", func(t *testing.T) { acceptance(t, publicApp, hubspottest.WithTokenTTL(2*time.Second)) })
+	for name, passed := range map[string]func(t *testing.T) []string{
+		"private app": func(t *testing.T) []string { return acceptance(t, privateApp) },
+		"public app":  func(t *testing.T) []string { return acceptance(t, publicApp, hubspottest.WithTokenTTL(2*time.Second)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := passed(t); !slices.Equal(got, destinationtest.Scenarios) {
+				t.Errorf("scenarios passed: %q, want every one: %q", got, destinationtest.Scenarios)
+			}
+		})
+	}
 }
 
-func acceptance(t *testing.T, auth func(*hubspottest.Server) (good, bad connector.Settings), opts ...hubspottest.Option) {
+// acceptance runs the shared suite with one way of authenticating and
+// returns the scenarios that passed.
+func acceptance(t *testing.T, auth func(*hubspottest.Server) (good, bad connector.Settings), opts ...hubspottest.Option) []string {
 	email := func(i int) string { return fmt.Sprintf("u%d@example.com", i) }
 	rec := func(key string) connector.Record {
 		return connector.Record{Op: connector.OpUpsert, Key: key, KeyParts: []string{key},
 			Fields: []connector.FieldValue{{Name: "email", Value: key}, {Name: "firstname", Value: "Ada"}}}
 	}
-	passed := destinationtest.Run(t, destinationtest.Harness{
+	return destinationtest.Run(t, destinationtest.Harness{
 		Plugin: hubspot.Plugin(),
 		Start: func(t *testing.T) destinationtest.Emulator {
 			hs, err := hubspottest.New(opts...)
@@ -55,7 +65,4 @@ func acceptance(t *testing.T, auth func(*hubspottest.Server) (good, bad connecto
 		Bad:    func(i int) connector.Record { return rec(fmt.Sprintf("not-an-email-%d", i)) },
 		ID:     email,
 	})
-	if !slices.Equal(passed, destinationtest.Scenarios) {
-		t.Errorf("scenarios passed: %q, want every one: %q", passed, destinationtest.Scenarios)
-	}
 }

@@ -186,24 +186,24 @@ func TestFirstNonNull(t *testing.T) {
 	}
 }
 
-// checkArgs checks bind arguments against want, or the error against a
-// non-retryable RequestError with the message wantErr when that is set.
-func checkArgs(t *testing.T, name string, got []any, err error, want []any, wantErr string) {
-	t.Helper()
+// argsMismatch says how bind arguments differ from want, or the error
+// from a non-retryable RequestError with the message wantErr when that is
+// set; "" when they match.
+func argsMismatch(got []any, err error, want []any, wantErr string) string {
 	if wantErr != "" {
 		var re *connector.RequestError
 		if !errors.As(err, &re) || re.Message != wantErr || re.Retryable || re.Auth {
-			t.Errorf("%s: err = %#v, want a RequestError %q", name, err, wantErr)
+			return fmt.Sprintf("err = %#v, want a RequestError %q", err, wantErr)
 		}
-		return
+		return ""
 	}
 	if err != nil {
-		t.Errorf("%s: %v", name, err)
-		return
+		return err.Error()
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
+		return "(-want +got):\n" + diff
 	}
+	return ""
 }
 
 func TestFieldArgs(t *testing.T) {
@@ -224,7 +224,9 @@ func TestFieldArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := FieldArgs(tt.recs, fields, conv)
-		checkArgs(t, tt.name, got, err, tt.want, tt.err)
+		if msg := argsMismatch(got, err, tt.want, tt.err); msg != "" {
+			t.Errorf("%s: %s", tt.name, msg)
+		}
 	}
 }
 
@@ -255,7 +257,9 @@ func TestKeyArgs(t *testing.T) {
 			recs = append(recs, r)
 		}
 		got, err := KeyArgs(recs, ident, conv)
-		checkArgs(t, tt.name, got, err, tt.want, tt.err)
+		if msg := argsMismatch(got, err, tt.want, tt.err); msg != "" {
+			t.Errorf("%s: %s", tt.name, msg)
+		}
 	}
 }
 
