@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"gopkg.in/yaml.v3"
 
 	"github.com/riptide-data/riptide/internal/redact"
@@ -24,10 +25,15 @@ const (
 	// AlertVolume fires when the rows a run read differ from the average
 	// of the sync's recent finished runs by more than VolumeChangePct.
 	AlertVolume = "volume"
+	// AlertStreamLag fires when a stream sync's replication slot holds
+	// more than StreamLagBytes of write-ahead log not yet delivered (a
+	// stream that is down or behind), and again after it has caught up
+	// and fallen behind once more.
+	AlertStreamLag = "stream_lag"
 )
 
 // AlertRules lists the rules in documentation order.
-var AlertRules = []string{AlertFailure, AlertRowFailures, AlertSlow, AlertVolume}
+var AlertRules = []string{AlertFailure, AlertRowFailures, AlertSlow, AlertVolume, AlertStreamLag}
 
 // Alert target kinds.
 const (
@@ -57,7 +63,9 @@ type Alerts struct {
 	// VolumeWindow is how many recent finished runs the volume rule
 	// averages (default DefaultVolumeWindow).
 	VolumeWindow int
-	To           []AlertTarget
+	// StreamLagBytes is the stream_lag threshold.
+	StreamLagBytes uint64
+	To             []AlertTarget
 	// Pos is where the alerts section that last set a key is written.
 	Pos Pos
 }
@@ -81,7 +89,7 @@ type AlertTarget struct {
 }
 
 var (
-	alertKeys        = []string{"on", "row_failure_pct", "slower_than", "volume_change_pct", "volume_window", "to"}
+	alertKeys        = []string{"on", "row_failure_pct", "slower_than", "volume_change_pct", "volume_window", "stream_lag_over", "to"}
 	alertTargetKinds = []string{AlertToWebhook, AlertToSlack}
 	alertWebhookKeys = []string{AlertToWebhook, "signing_secret"}
 	alertSlackKeys   = []string{"token", "channel", "base_url"}
@@ -189,6 +197,9 @@ func merge(base, over *alertBlock) (*Alerts, map[string]bool) {
 		if b.set["volume_window"] {
 			a.VolumeWindow = b.vals.VolumeWindow
 		}
+		if b.set["stream_lag_over"] {
+			a.StreamLagBytes = b.vals.StreamLagBytes
+		}
 		if b.set["to"] {
 			a.To = b.vals.To
 		}
@@ -203,6 +214,7 @@ func (l *loader) checkAlerts(a *Alerts, set map[string]bool, at node, path strin
 		AlertRowFailures: "row_failure_pct",
 		AlertSlow:        "slower_than",
 		AlertVolume:      "volume_change_pct",
+		AlertStreamLag:   "stream_lag_over",
 	}
 	for _, rule := range a.On {
 		if key, has := need[rule]; has && !set[key] {
@@ -253,6 +265,13 @@ func (l *loader) alertBlock(n node, path string) *alertBlock {
 				l.errorAt(v, "%s: expected a whole number of runs from 1 to %d, got %s", kpath, maxVolumeWindow, describe(v))
 			}
 			b.vals.VolumeWindow = w
+		case "stream_lag_over":
+			v := p.val.deref()
+			n, err := humanize.ParseBytes(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n == 0 {
+				l.errorAt(v, "%s: expected a size of write-ahead log such as 512MB or 2GiB, got %s", kpath, describe(v))
+			}
+			b.vals.StreamLagBytes = n
 		case "to":
 			b.vals.To = l.alertTargets(p.val, kpath)
 		}

@@ -40,6 +40,11 @@ const DefaultDiffSchema = "riptide"
 // model's source can run the diff, lastRows is how many rows the sync's
 // last run read (0 when it never ran).
 func (s *Sync) UseWarehouseDiff(supported bool, lastRows uint64) bool {
+	if s.Schedule.Kind == ScheduleStream {
+		// A stream commits what it delivers to the local snapshot, which
+		// its batch runs must therefore use too (diff: warehouse is refused).
+		return false
+	}
 	switch s.Diff {
 	case DiffWarehouse:
 		return supported

@@ -97,5 +97,5 @@ syncs:
 	// Output:
 	// riptide.yaml:4:60: destinations.crm_hook: unknown setting "batchsize" for webhook destinations (did you mean "batch_size"?)
 	// riptide.yaml:8:14: syncs.s.model: model "user" is not defined (did you mean "users"?)
-	// riptide.yaml:8:53: syncs.s.schedule: invalid cron expression "*/15 * * *": expected exactly 5 fields, found 4: [*/15 * * *] (write a five-field cron expression, "every 10m" or "manual")
+	// riptide.yaml:8:53: syncs.s.schedule: invalid cron expression "*/15 * * *": expected exactly 5 fields, found 4: [*/15 * * *] (write a five-field cron expression, "every 10m", "stream" or "manual")
 }

@@ -232,6 +232,7 @@ func (l *loader) load() (*Project, error) {
 		}
 	}
 	l.checkAfterCycles(p.Syncs)
+	l.checkStreams(p)
 	l.resolveAlerts(p)
 	p.State = l.projectState()
 	l.resolveWriteBack(p, p.Sources)

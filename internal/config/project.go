@@ -109,7 +109,8 @@ type Sync struct {
 	// under its own name.
 	Mapping  []Mapping
 	MapAll   bool
-	Schedule Schedule
+	Schedule    Schedule
+	SchedulePos Pos
 	// After lists the syncs whose successful runs trigger this one under
 	// `riptide serve`: it is queued once every one of them has succeeded
 	// since its own last run was queued.
@@ -156,11 +157,14 @@ const (
 	ScheduleManual   = "manual"
 	ScheduleCron     = "cron"
 	ScheduleInterval = "interval"
+	// ScheduleStream syncs follow their model's PostgreSQL tables through
+	// logical replication, as long as `riptide serve` runs.
+	ScheduleStream = "stream"
 )
 
 // Schedule says when a sync runs under `riptide serve`.
 type Schedule struct {
-	Kind  string        // manual, cron or interval
+	Kind  string        // manual, cron, interval or stream
 	Cron  string        // for cron: the expression, validated
 	Every time.Duration // for interval: "every 10m"
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// ParseSchedule reads a sync's schedule: "manual", a five-field cron
+// ParseSchedule reads a sync's schedule: "manual", "stream", a five-field cron
 // expression or a descriptor such as "@hourly" (optionally preceded by
 // CRON_TZ=Zone), or "every <duration>" such as "every 1h30m". The cron
 // descriptor "@every 10m" is read as "every 10m".
@@ -17,6 +17,8 @@ func ParseSchedule(s string) (Schedule, error) {
 	switch {
 	case s == "" || s == ScheduleManual:
 		return Schedule{Kind: ScheduleManual}, nil
+	case s == ScheduleStream:
+		return Schedule{Kind: ScheduleStream}, nil
 	case strings.HasPrefix(s, "every "), strings.HasPrefix(s, "@every "):
 		text := strings.TrimSpace(s[strings.IndexByte(s, ' ')+1:])
 		d, err := time.ParseDuration(text)
@@ -58,6 +60,8 @@ func (s Schedule) String() string {
 		return s.Cron
 	case ScheduleInterval:
 		return "every " + s.Every.String()
+	case ScheduleStream:
+		return ScheduleStream
 	}
 	return ScheduleManual
 }

@@ -75,10 +75,10 @@ func (l *loader) sync(d *def, destSpecs map[string]connector.Spec) *Sync {
 			}
 			sched, err := ParseSchedule(text)
 			if err != nil {
-				l.errorAt(p.val.deref(), "%s: %v (write a five-field cron expression, \"every 10m\" or \"manual\")", kpath, err)
+				l.errorAt(p.val.deref(), "%s: %v (write a five-field cron expression, \"every 10m\", \"stream\" or \"manual\")", kpath, err)
 				break
 			}
-			s.Schedule = sched
+			s.Schedule, s.SchedulePos = sched, p.val.pos()
 		case "after":
 			s.After, _ = l.after(p.val, kpath, d.name)
 		case "max_change_pct":
