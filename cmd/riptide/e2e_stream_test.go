@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
 	"github.com/riptide-data/riptide/internal/stream"
+	"github.com/riptide-data/riptide/internal/streamsync"
 	"github.com/riptide-data/riptide/internal/testsvc"
 )
 
@@ -45,11 +45,10 @@ func TestE2EFollow(t *testing.T) {
 	}
 	// The slot must go before the test's database can be dropped.
 	t.Cleanup(func() {
-		cfg, err := pgconn.ParseConfig(pgURL)
+		name, err := streamsync.SlotName(pgURL, "users_to_hook")
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := streamName(cfg.Database, "users_to_hook")
 		if err := stream.Drop(context.Background(), pgURL, name, name); err != nil {
 			t.Errorf("drop the stream's slot: %v", err)
 		}

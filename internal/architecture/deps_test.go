@@ -42,6 +42,9 @@ var rules = []struct {
 	// The change stream decodes rows exactly as the PostgreSQL source
 	// reads them, so a streamed row hashes like a queried one.
 	{"internal/stream", []string{"internal/source/postgres", "internal/value"}},
+	// Stream syncs: the change stream fed to the engine, and the batch
+	// runs it starts.
+	{"internal/streamsync", []string{"internal/config", "internal/engine", "internal/state", "internal/stream"}},
 }
 
 func TestDependencyDirection(t *testing.T) {

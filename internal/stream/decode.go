@@ -84,6 +84,12 @@ func (unchanged) String() string { return "<unchanged>" }
 // they were made.
 type Tx struct {
 	Changes []Change
+	// Truncated reports that the transaction truncated the followed
+	// table: the rows it held went without a change each.
+	Truncated bool
+	// Touched lists the watched tables the transaction changed or
+	// truncated, each once.
+	Touched []Table
 	// End is the position just past the commit: the position to Ack once
 	// the changes are delivered.
 	End    LSN
@@ -94,6 +100,8 @@ type Tx struct {
 // per column.
 type relation struct {
 	followed bool
+	// watched is the index in decoder.watched of a watched table, or -1.
+	watched  int
 	columns  []Column
 	decoders []func([]byte) (any, error)
 }
@@ -102,6 +110,7 @@ type relation struct {
 // goroutine.
 type decoder struct {
 	table     Table
+	watched   []Table
 	relations map[uint32]*relation
 	inTx      bool
 	tx        Tx
@@ -125,7 +134,7 @@ func (d *decoder) decode(x pglogrepl.XLogData) (Tx, bool, error) {
 	case *pglogrepl.CommitMessage:
 		d.inTx = false
 		d.received = max(d.received, m.TransactionEndLSN)
-		if len(d.tx.Changes) == 0 {
+		if len(d.tx.Changes) == 0 && !d.tx.Truncated && len(d.tx.Touched) == 0 {
 			return Tx{}, false, nil
 		}
 		tx := d.tx
@@ -140,8 +149,13 @@ func (d *decoder) decode(x pglogrepl.XLogData) (Tx, bool, error) {
 		return Tx{}, false, d.change(m.RelationID, Delete, m.OldTuple, nil)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
-			if r := d.relations[id]; r != nil && r.followed {
-				return Tx{}, false, fmt.Errorf("table %s was truncated: a stream cannot tell which rows went; run the sync in batch to resynchronise", d.table)
+			r := d.relations[id]
+			switch {
+			case r == nil:
+			case r.followed:
+				d.tx.Truncated = true
+			case r.watched >= 0:
+				d.touch(r.watched)
 			}
 		}
 	}
@@ -149,7 +163,12 @@ func (d *decoder) decode(x pglogrepl.XLogData) (Tx, bool, error) {
 }
 
 func (d *decoder) relation(m *pglogrepl.RelationMessage) {
-	r := &relation{followed: m.Namespace == d.table.Schema && m.RelationName == d.table.Name}
+	r := &relation{followed: m.Namespace == d.table.Schema && m.RelationName == d.table.Name, watched: -1}
+	for i, t := range d.watched {
+		if m.Namespace == t.Schema && m.RelationName == t.Name {
+			r.watched = i
+		}
+	}
 	for _, c := range m.Columns {
 		r.columns = append(r.columns, Column{Name: c.Name, Type: c.DataType, Key: c.Flags&1 != 0})
 		r.decoders = append(r.decoders, postgres.TextDecoder(c.DataType))
@@ -161,6 +180,9 @@ func (d *decoder) change(id uint32, op Op, old, new *pglogrepl.TupleData) error 
 	r := d.relations[id]
 	if r == nil {
 		return fmt.Errorf("change to relation %d before its description", id)
+	}
+	if r.watched >= 0 {
+		d.touch(r.watched)
 	}
 	if !r.followed {
 		return nil
@@ -193,6 +215,17 @@ func (d *decoder) change(id uint32, op Op, old, new *pglogrepl.TupleData) error 
 	}
 	d.tx.Changes = append(d.tx.Changes, c)
 	return nil
+}
+
+// touch notes that the transaction changed the i-th watched table.
+func (d *decoder) touch(i int) {
+	t := d.watched[i]
+	for _, seen := range d.tx.Touched {
+		if seen.Schema == t.Schema && seen.Name == t.Name {
+			return
+		}
+	}
+	d.tx.Touched = append(d.tx.Touched, t)
 }
 
 func (d *decoder) tuple(r *relation, t *pglogrepl.TupleData) ([]any, error) {

@@ -37,8 +37,13 @@ type Config struct {
 	// already covering it.
 	URL string
 	// Table is the table followed: "name" (in the search path, public by
-	// default) or "schema.name".
+	// default) or "schema.name". Its changes are decoded.
 	Table string
+	// Watch are tables whose changes are only noticed: a transaction
+	// that changes or truncates one is delivered with the tables it
+	// touched (Tx.Touched), its changes to them not decoded. A model
+	// that joins or aggregates watches every table it reads.
+	Watch []string
 	// Slot and Publication are the names of the replication slot and the
 	// publication, one per sync: lower-case letters, digits and
 	// underscores, at most 63 characters.
@@ -55,7 +60,7 @@ func (c Config) validate() error {
 	if c.URL == "" {
 		return errors.New("stream: no database url")
 	}
-	if c.Table == "" {
+	if c.Table == "" && len(c.Watch) == 0 {
 		return errors.New("stream: no table to follow")
 	}
 	for _, n := range []struct{ what, name string }{{"slot", c.Slot}, {"publication", c.Publication}} {
@@ -88,6 +93,7 @@ func checkName(s string) error {
 type Stream struct {
 	cfg     Config
 	table   Table
+	watched []Table
 	start   LSN
 	created bool
 
@@ -141,11 +147,25 @@ func (s *Stream) prepare(ctx context.Context) error {
 		return fmt.Errorf("stream: connect postgres: %s", rootCause(err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if s.table, err = lookupTable(ctx, conn, s.cfg.Table); err != nil {
-		return err
+	var tables []Table
+	if s.cfg.Table != "" {
+		if s.table, err = lookupTable(ctx, conn, s.cfg.Table, false); err != nil {
+			return err
+		}
+		tables = append(tables, s.table)
 	}
-	if err := ensurePublication(ctx, conn, s.cfg.Publication, s.table); err != nil {
-		return err
+	for _, name := range s.cfg.Watch {
+		t, err := lookupTable(ctx, conn, name, true)
+		if err != nil {
+			return err
+		}
+		s.watched = append(s.watched, t)
+		tables = append(tables, t)
+	}
+	for _, t := range tables {
+		if err := ensurePublication(ctx, conn, s.cfg.Publication, t); err != nil {
+			return err
+		}
 	}
 	var confirmed *string
 	err = conn.QueryRow(ctx, `SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots
@@ -231,8 +251,12 @@ func (s *Stream) Start() LSN { return s.start }
 // Created reports whether Open created the slot.
 func (s *Stream) Created() bool { return s.created }
 
-// Table is the followed table as the catalog describes it.
+// Table is the followed table as the catalog describes it (zero when the
+// stream only watches).
 func (s *Stream) Table() Table { return s.table }
+
+// Watched are the watched tables as the catalog describes them.
+func (s *Stream) Watched() []Table { return s.watched }
 
 // Next waits for the next committed transaction that changed the table.
 func (s *Stream) Next(ctx context.Context) (Tx, error) {
@@ -313,7 +337,7 @@ func Drop(ctx context.Context, url, slot, publication string) error {
 // informed of the acknowledged position, also while Next is not called,
 // so that the server does not time the stream out.
 func (s *Stream) run(ctx context.Context) {
-	d := decoder{table: s.table, relations: map[uint32]*relation{}}
+	d := decoder{table: s.table, watched: s.watched, relations: map[uint32]*relation{}}
 	var (
 		serverEnd LSN // the server's sent position, from its keepalives
 		handedOff LSN // end of the last transaction given to Next

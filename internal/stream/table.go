@@ -35,8 +35,11 @@ func quoteIdent(s string) string {
 }
 
 // lookupTable resolves the configured name as the server would and checks
-// that the table's changes identify their rows by its primary key.
-func lookupTable(ctx context.Context, conn *pgx.Conn, name string) (Table, error) {
+// that the table's changes identify their rows by its primary key. A
+// watched table (whose changes are only noticed, not decoded) needs only
+// a replica identity: a table in a publication without one refuses
+// updates and deletes, which would break the application writing it.
+func lookupTable(ctx context.Context, conn *pgx.Conn, name string, watched bool) (Table, error) {
 	var (
 		t       Table
 		ident   string
@@ -70,6 +73,13 @@ func lookupTable(ctx context.Context, conn *pgx.Conn, name string) (Table, error
 		return Table{}, fmt.Errorf("stream: look up the primary key of %s: %w", t, err)
 	}
 	switch {
+	case watched && (ident == "f" || ident == "i" || ident == "d" && len(t.Key) > 0):
+	case watched && ident == "d":
+		return Table{}, fmt.Errorf("stream: table %s has no primary key: publishing it would make PostgreSQL refuse its updates and deletes; "+
+			"add one (ALTER TABLE %s ADD PRIMARY KEY (…)) or set ALTER TABLE %s REPLICA IDENTITY FULL", t, t, t)
+	case watched:
+		return Table{}, fmt.Errorf("stream: table %s has REPLICA IDENTITY NOTHING: publishing it would make PostgreSQL refuse its updates and deletes; "+
+			"ALTER TABLE %s REPLICA IDENTITY DEFAULT (with a primary key) or FULL", t, t)
 	case len(t.Key) == 0:
 		return Table{}, fmt.Errorf("stream: table %s has no primary key: a stream identifies the rows that updates "+
 			"and deletes change by it (the default REPLICA IDENTITY); add one with ALTER TABLE %s ADD PRIMARY KEY (…)", t, t)
