@@ -15,8 +15,9 @@ import (
 
 // Alert is one rule firing for one run.
 type Alert struct {
-	Rule       string
-	Sync       string
+	Rule string
+	Sync string
+	// RunID is the run the alert is about; empty for a stream's alert.
 	RunID      string
 	Status     string
 	Message    string
@@ -26,10 +27,18 @@ type Alert struct {
 	FinishedAt time.Time
 	Duration   time.Duration
 	// Value is what the rule measured and Threshold the bound it crossed:
-	// percent for row_failures and volume, seconds for slow; both 0 for
-	// failure.
+	// percent for row_failures and volume, seconds for slow, bytes for
+	// stream_lag; both 0 for failure.
 	Value     float64
 	Threshold float64
+}
+
+// StreamAlert is an alert about a stream sync rather than one of its runs:
+// rule is AlertFailure (the stream failed) or AlertStreamLag; status is the
+// stream's state; at is when it was noticed.
+func StreamAlert(rule, sync, status, message string, value, threshold float64, at time.Time) Alert {
+	return Alert{Rule: rule, Sync: sync, Status: status, Message: message, Value: value, Threshold: threshold,
+		StartedAt: at, FinishedAt: at}
 }
 
 // Evaluate checks a finished run against rules and returns the alerts

@@ -80,6 +80,8 @@ type Notifier struct {
 type job struct {
 	rules *config.Alerts
 	run   state.Run
+	// alert, when set, is an alert already found (a stream's), sent as is.
+	alert *Alert
 }
 
 // New starts a Notifier.
@@ -146,6 +148,27 @@ func (n *Notifier) Notify(rules *config.Alerts, run *state.Run) bool {
 	}
 }
 
+// Send queues an alert that is not about a run (a stream sync's) to go to
+// rules' targets, if its rule is on. Like Notify it never blocks, and
+// reports whether the alert was queued.
+func (n *Notifier) Send(rules *config.Alerts, a Alert) bool {
+	if !rules.Enabled(a.Rule) {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	select {
+	case n.queue <- job{rules: rules, alert: &a}:
+		return true
+	default:
+		n.cfg.Logger().Warn("alert queue full; the alert is dropped", "sync", a.Sync, "rule", a.Rule, "queue", cap(n.queue))
+		return false
+	}
+}
+
 // Close stops taking runs and delivers the queued ones until ctx ends,
 // then abandons what is left (logged).
 func (n *Notifier) Close(ctx context.Context) error {
@@ -174,6 +197,14 @@ func (n *Notifier) work() {
 }
 
 func (n *Notifier) check(j job) {
+	if j.alert != nil {
+		if n.firstTime(IdempotencyKey(*j.alert)) {
+			for i, t := range j.rules.To {
+				n.deliver(*j.alert, i, t)
+			}
+		}
+		return
+	}
 	run := &j.run
 	var history []*state.Run
 	if j.rules.Enabled(config.AlertVolume) && n.cfg.History != nil {
@@ -263,16 +294,20 @@ func retryable(err error) bool {
 }
 
 // Links are where a person reads more about the run: the run and its row
-// errors in the REST API.
+// errors in the REST API; for a stream's alert, the sync.
 type Links struct {
-	Run    string `json:"run"`
-	Errors string `json:"errors"`
+	Run    string `json:"run,omitempty"`
+	Errors string `json:"errors,omitempty"`
+	Sync   string `json:"sync,omitempty"`
 }
 
 func (n *Notifier) links(a Alert) Links {
 	base := ""
 	if p := n.base.Load(); p != nil {
 		base = *p
+	}
+	if a.RunID == "" {
+		return Links{Sync: base + "/api/v1/syncs/" + url.PathEscape(a.Sync)}
 	}
 	run := base + "/api/v1/runs/" + url.PathEscape(a.RunID)
 	return Links{Run: run, Errors: run + "/errors"}
@@ -318,7 +353,7 @@ type Data struct {
 func NewPayload(a Alert, links Links) Payload {
 	return Payload{
 		Event: "alert", Sync: a.Sync, RunID: a.RunID,
-		Records: []Record{{Op: "insert", Key: a.RunID + ":" + a.Rule, Data: Data{
+		Records: []Record{{Op: "insert", Key: recordKey(a), Data: Data{
 			Rule: a.Rule, Sync: a.Sync, RunID: a.RunID, Status: a.Status, Message: a.Message, Error: a.Error,
 			Value: a.Value, Threshold: a.Threshold, Counts: a.Counts,
 			StartedAt: a.StartedAt.UTC(), FinishedAt: a.FinishedAt.UTC(), DurationSeconds: a.Duration.Seconds(),
@@ -327,9 +362,23 @@ func NewPayload(a Alert, links Links) Payload {
 	}
 }
 
+// recordKey is "<run id>:<rule>", or for a stream's alert
+// "<sync>:<rule>:<unix ms>".
+func recordKey(a Alert) string {
+	if a.RunID == "" {
+		return fmt.Sprintf("%s:%s:%d", a.Sync, a.Rule, a.FinishedAt.UnixMilli())
+	}
+	return a.RunID + ":" + a.Rule
+}
+
 // IdempotencyKey is the same for every attempt at one alert, so that a
 // receiver can drop the copies a retry after a lost answer sends.
-func IdempotencyKey(a Alert) string { return "alert-" + a.RunID + "-" + a.Rule }
+func IdempotencyKey(a Alert) string {
+	if a.RunID == "" {
+		return fmt.Sprintf("alert-%s-%s-%d", a.Sync, a.Rule, a.FinishedAt.UnixMilli())
+	}
+	return "alert-" + a.RunID + "-" + a.Rule
+}
 
 func (n *Notifier) postWebhook(ctx context.Context, a Alert, t config.AlertTarget) error {
 	body, err := json.Marshal(NewPayload(a, n.links(a)))
@@ -365,6 +414,10 @@ func (n *Notifier) postWebhook(ctx context.Context, a Alert, t config.AlertTarge
 
 // SlackText is an alert as a Slack message.
 func SlackText(a Alert, links Links) string {
+	if a.RunID == "" {
+		return fmt.Sprintf(":rotating_light: *%s* alert for stream sync *%s* (%s): %s\n%s",
+			a.Rule, a.Sync, a.Status, a.Message, links.Sync)
+	}
 	return fmt.Sprintf(":rotating_light: *%s* alert for sync *%s* (run %s, %s): %s\n%s",
 		a.Rule, a.Sync, a.RunID, a.Status, a.Message, links.Run)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -281,5 +282,44 @@ func TestQueueBounded(t *testing.T) {
 	}
 	if s.n.Notify(rules, failedRun("d")) {
 		t.Error("Notify queued a run after Close")
+	}
+}
+
+func TestStreamAlertDelivery(t *testing.T) {
+	t.Parallel()
+	srv := webhooktest.New(webhooktest.WithSecret(hookSecret))
+	defer srv.Close()
+	s := newSetup(t, Config{})
+	at := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	rules := &config.Alerts{On: []string{config.AlertStreamLag}, StreamLagBytes: 1 << 20,
+		To: []config.AlertTarget{hookTarget(srv.URL() + "/alerts")}}
+	lag := StreamAlert(config.AlertStreamLag, "live", "retrying", "the slot holds 2 MiB", 2<<20, 1<<20, at)
+	if !s.n.Send(rules, lag) {
+		t.Fatal("Send refused an alert whose rule is on")
+	}
+	s.n.Send(rules, lag) // the same alert twice goes once
+	if s.n.Send(rules, StreamAlert(config.AlertFailure, "live", "retrying", "the stream failed", 0, 0, at)) {
+		t.Error("Send queued an alert whose rule is off")
+	}
+	s.drain(t)
+
+	reqs := srv.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("the receiver got %d requests, want 1", len(reqs))
+	}
+	req := reqs[0]
+	wantKey := fmt.Sprintf("alert-live-stream_lag-%d", at.UnixMilli())
+	if req.Status != 200 || req.IdempotencyKey != wantKey || req.Sync != "live" || req.RunID != "" || len(req.Records) != 1 {
+		t.Fatalf("envelope: status %d key %q (want %q) sync %q run %q records %d", req.Status, req.IdempotencyKey, wantKey, req.Sync, req.RunID, len(req.Records))
+	}
+	rec := req.Records[0]
+	links, _ := rec.Data["links"].(map[string]any)
+	if rec.Key != fmt.Sprintf("live:stream_lag:%d", at.UnixMilli()) || rec.Data["rule"] != "stream_lag" || fmt.Sprint(rec.Data["value"]) != "2097152" ||
+		links["sync"] != "http://127.0.0.1:8080/api/v1/syncs/live" || links["run"] != nil {
+		t.Errorf("record: %+v", rec)
+	}
+	text := SlackText(lag, Links{Sync: "http://x/api/v1/syncs/live"})
+	if !strings.Contains(text, "stream sync *live* (retrying): the slot holds 2 MiB") || strings.Contains(text, "run ") {
+		t.Errorf("Slack text %q", text)
 	}
 }
