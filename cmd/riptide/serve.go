@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/riptide-data/riptide/internal/alert"
@@ -23,6 +25,7 @@ import (
 	"github.com/riptide-data/riptide/internal/scheduler"
 	"github.com/riptide-data/riptide/internal/server"
 	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/streamsync"
 	"github.com/riptide-data/riptide/internal/worker"
 )
 
@@ -217,7 +220,20 @@ func serve(g *globalFlags, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	adapter := &schedulerAdapter{s: sched, sv: sv, alerts: alerts, queue: queue}
+	// Stream syncs run beside the scheduler, in every process: a stream's
+	// replication slot admits one reader, so with several processes one
+	// follows each sync and the others stand by to take over.
+	streams := streamsync.NewSupervisor(streamsync.SupervisorConfig{
+		Logger: sv.logger.Load, OnRun: onFinish,
+		OnStatus: func(st streamsync.Status) {
+			ss := streamStatus(st)
+			sv.metrics.ObserveStream(st.Sync, ss)
+			alerts.onStream(st)
+		},
+		MinBackoff:  serveStreamBackoff(),
+		LagInterval: serveStreamLagInterval(),
+	})
+	adapter := &schedulerAdapter{s: sched, sv: sv, alerts: alerts, queue: queue, streams: streams}
 	api, err := server.New(server.Config{
 		Project: p, Store: store, Scheduler: adapter, Metrics: sv.metrics, Logger: logger,
 		Sources: builtin.Sources(), Destinations: builtin.Destinations(),
@@ -233,6 +249,10 @@ func serve(g *globalFlags, f *serveFlags) error {
 			return res[0], nil
 		},
 		Load: func() (*config.Project, error) { return config.Load(p.Dir, builtin.Specs()) },
+		Streams: func(sync string) (server.StreamStatus, bool) {
+			st, ok := streams.Status(sync)
+			return streamStatus(st), ok
+		},
 	})
 	if err != nil {
 		return err
@@ -270,6 +290,7 @@ func serve(g *globalFlags, f *serveFlags) error {
 		}()
 		logger.Info("working the shared queue", "worker", queue.ID())
 	}
+	streams.Apply(ctx, eng)
 	adapter.running.Store(true)
 	alerts.notifier.SetLinkBase("http://" + ln.Addr().String())
 	httpSrv := api.HTTPServer(f.addr)
@@ -315,6 +336,9 @@ loop:
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		logger.Warn("API shutdown", "err", err)
 	}
+	// Streams stop at once: what they delivered is acknowledged, the rest
+	// comes again from their slots at the next start.
+	streams.Stop()
 	if scheduling.Load() {
 		if err := sched.Wait(); err != nil {
 			logger.Warn("runs cut short by shutdown", "err", err)
@@ -340,6 +364,7 @@ type schedulerAdapter struct {
 	sv      *service
 	alerts  *serveAlerts
 	queue   *worker.Queue // nil unless the state store is shared
+	streams *streamsync.Supervisor
 	running atomic.Bool
 }
 
@@ -382,6 +407,7 @@ func (a *schedulerAdapter) Reload(ctx context.Context, p *config.Project) error 
 	if err == nil {
 		a.alerts.project.Store(p)
 		a.sv.engine.Store(eng)
+		a.streams.Apply(ctx, eng)
 	}
 	return err
 }
@@ -392,6 +418,9 @@ func (a *schedulerAdapter) Reload(ctx context.Context, p *config.Project) error 
 type serveAlerts struct {
 	project  atomic.Pointer[config.Project]
 	notifier *alert.Notifier
+
+	mu      sync.Mutex
+	streams map[string]*streamAlertState
 }
 
 func newServeAlerts(p *config.Project, store *state.Store, logger func() *slog.Logger) *serveAlerts {
@@ -400,6 +429,52 @@ func newServeAlerts(p *config.Project, store *state.Store, logger func() *slog.L
 	return a
 }
 
+// onStream sends a stream sync's alerts: failure once when the stream
+// fails after following (not at every retry), stream_lag once when the
+// slot's lag passes the threshold, again only after it fell below half.
+func (a *serveAlerts) onStream(st streamsync.Status) {
+	s, ok := a.project.Load().Syncs[st.Sync]
+	if !ok || s.Alerts == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.streams == nil {
+		a.streams = map[string]*streamAlertState{}
+	}
+	as := a.streams[st.Sync]
+	if as == nil {
+		as = &streamAlertState{}
+		a.streams[st.Sync] = as
+	}
+	now := time.Now()
+	switch st.State {
+	case streamsync.StateFollowing:
+		as.down = false
+	case streamsync.StateRetrying:
+		if !as.down {
+			as.down = true
+			a.notifier.Send(s.Alerts, alert.StreamAlert(config.AlertFailure, st.Sync, st.State,
+				"the stream failed and is being started again: "+st.Error, 0, 0, now))
+		}
+	}
+	if limit := s.Alerts.StreamLagBytes; limit > 0 && st.SlotLagBytes >= 0 {
+		lag := uint64(st.SlotLagBytes)
+		switch {
+		case lag > limit && !as.lagging:
+			as.lagging = true
+			a.notifier.Send(s.Alerts, alert.StreamAlert(config.AlertStreamLag, st.Sync, st.State,
+				fmt.Sprintf("the replication slot %s holds %s of write-ahead log not yet delivered (threshold %s)",
+					st.Slot, humanize.IBytes(lag), humanize.IBytes(limit)), float64(lag), float64(limit), now))
+		case lag < limit/2:
+			as.lagging = false
+		}
+	}
+}
+
+// streamAlertState is what a stream sync's alerts already said.
+type streamAlertState struct{ down, lagging bool }
+
 func (a *serveAlerts) onFinish(r *engine.Result) {
 	if r == nil || r.Run == nil {
 		return
@@ -407,4 +482,27 @@ func (a *serveAlerts) onFinish(r *engine.Result) {
 	if s, ok := a.project.Load().Syncs[r.Sync]; ok && s.Alerts != nil {
 		a.notifier.Notify(s.Alerts, r.Run)
 	}
+}
+
+// streamStatus is a stream's status as the API shows it.
+func streamStatus(st streamsync.Status) server.StreamStatus {
+	return server.StreamStatus{
+		State: st.State, Since: st.Since, Slot: st.Slot, Exact: st.Exact, Tables: st.Tables,
+		Error: st.Error, Restarts: st.Restarts, SlotLagBytes: st.SlotLagBytes,
+	}
+}
+
+// serveStreamBackoff and serveStreamLagInterval are the supervisor's
+// first retry wait and lag measurement interval; tests shorten them
+// (RIPTIDE_STREAM_BACKOFF, RIPTIDE_STREAM_LAG_INTERVAL), zero keeps the
+// defaults.
+func serveStreamBackoff() time.Duration     { return envDuration("RIPTIDE_STREAM_BACKOFF") }
+func serveStreamLagInterval() time.Duration { return envDuration("RIPTIDE_STREAM_LAG_INTERVAL") }
+
+func envDuration(name string) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(name))
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
 }

@@ -25,7 +25,13 @@ type Metrics struct {
 	requests    *prometheus.HistogramVec
 	waits       *prometheus.CounterVec
 	waitSeconds *prometheus.CounterVec
+	streamUp    *prometheus.GaugeVec
+	streamLag   *prometheus.GaugeVec
+	restarts    *prometheus.CounterVec
 	depthOnce   sync.Once
+
+	mu           sync.Mutex
+	seenRestarts map[string]int
 }
 
 // NewMetrics makes the metrics.
@@ -55,8 +61,19 @@ func NewMetrics() *Metrics {
 		waitSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riptide_delivery_wait_seconds_total", Help: "Time spent in delivery waits, by sync and kind (retry, rate_limit).",
 		}, []string{"sync", "kind"}),
+		streamUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riptide_stream_up", Help: "1 while a stream sync follows its tables in this process, else 0.",
+		}, []string{"sync"}),
+		streamLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riptide_stream_slot_lag_bytes",
+			Help: "Write-ahead log a stream sync's replication slot holds undelivered (what the stream has yet to deliver, and the disk it keeps on the database server).",
+		}, []string{"sync"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riptide_stream_restarts_total", Help: "Times a stream sync failed and was started again.",
+		}, []string{"sync"}),
+		seenRestarts: map[string]int{},
 	}
-	m.reg.MustRegister(m.runs, m.rows, m.duration, m.requests, m.waits, m.waitSeconds,
+	m.reg.MustRegister(m.runs, m.rows, m.duration, m.requests, m.waits, m.waitSeconds, m.streamUp, m.streamLag, m.restarts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -106,6 +123,25 @@ func (m *Metrics) ObserveRequest(r connector.Request) {
 func (m *Metrics) ObserveWait(sync, kind string, d time.Duration) {
 	m.waits.WithLabelValues(sync, kind).Inc()
 	m.waitSeconds.WithLabelValues(sync, kind).Add(d.Seconds())
+}
+
+// ObserveStream records a stream sync's status: whether it follows, its
+// slot's lag (lag < 0: not measured yet) and its restarts so far.
+func (m *Metrics) ObserveStream(sync string, st StreamStatus) {
+	up := 0.0
+	if st.State == "following" {
+		up = 1
+	}
+	m.streamUp.WithLabelValues(sync).Set(up)
+	if st.SlotLagBytes >= 0 {
+		m.streamLag.WithLabelValues(sync).Set(float64(st.SlotLagBytes))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := st.Restarts - m.seenRestarts[sync]; n > 0 {
+		m.restarts.WithLabelValues(sync).Add(float64(n))
+	}
+	m.seenRestarts[sync] = st.Restarts
 }
 
 func (m *Metrics) handler() http.Handler {

@@ -26,6 +26,7 @@ type syncJSON struct {
 	MaxRejectedPct float64       `json:"max_rejected_pct"`
 	LastRun        *state.Run    `json:"last_run"`
 	NextRun        *time.Time    `json:"next_run"`
+	Stream         *StreamStatus `json:"stream,omitempty"`
 }
 
 type mappingJSON struct {
@@ -73,6 +74,12 @@ func (s *Server) describeSync(r *http.Request, sy *config.Sync) (syncJSON, error
 	if next, ok := s.cfg.Scheduler.Next(sy.Name); ok {
 		out.NextRun = &next
 	}
+	if s.cfg.Streams != nil {
+		if st, ok := s.cfg.Streams(sy.Name); ok {
+			st.Error = red.String(st.Error)
+			out.Stream = &st
+		}
+	}
 	return out, nil
 }
 
@@ -116,6 +123,9 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := decodeBody(r, &body); err != nil {
 		return err
+	}
+	if sy.Schedule.Kind == config.ScheduleStream {
+		return apiErr(http.StatusConflict, codeConflict, "sync %s streams: its changes are delivered as they commit, not in runs", sy.Name)
 	}
 	id, err := s.cfg.Scheduler.Trigger(r.Context(), sy.Name, TriggerOptions{FullResync: body.FullResync})
 	if errors.Is(err, ErrNotAccepting) {
