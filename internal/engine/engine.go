@@ -165,7 +165,8 @@ func SnapshotDir(stateDir, sync string) string {
 }
 
 // Reset forgets a sync's snapshot: its next run sends every row as added
-// and removes nothing.
+// and removes nothing. A streaming sync's queued changes are forgotten
+// too: that run sends their rows as they are then.
 func (e *Engine) Reset(ctx context.Context, sync string) error {
 	if _, ok := e.Project.Syncs[sync]; !ok {
 		return fmt.Errorf("no sync named %q%s", sync, suggestName(sync, e.Project.Syncs))
@@ -186,6 +187,9 @@ func (e *Engine) Reset(ctx context.Context, sync string) error {
 		return fmt.Errorf("reset %s: %w", sync, err)
 	}
 	if err := e.resetWarehouse(ctx, e.Project.Syncs[sync], prev.LastRows); err != nil {
+		return fmt.Errorf("reset %s: %w", sync, err)
+	}
+	if err := e.Store.StreamQueue(sync).Clear(ctx); err != nil {
 		return fmt.Errorf("reset %s: %w", sync, err)
 	}
 	return e.Store.ResetSync(ctx, sync)

@@ -1,17 +1,18 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
 	"github.com/riptide-data/riptide/internal/delivery"
 	"github.com/riptide-data/riptide/internal/diff"
+	"github.com/riptide-data/riptide/internal/state"
 	"github.com/riptide-data/riptide/internal/transform"
 	"github.com/riptide-data/riptide/internal/value"
 )
@@ -23,7 +24,8 @@ type ChangeFeed interface {
 	// Next waits for the next committed changes.
 	Next(ctx context.Context) (ChangeBatch, error)
 	// Ack tells the feed that every batch up to the one at position is
-	// delivered and committed to the snapshot: it need never come again.
+	// safe: queued durably in the sync's change queue (state.StreamQueue),
+	// from which it is delivered. It need never come again.
 	Ack(position uint64)
 }
 
@@ -32,7 +34,7 @@ type ChangeBatch struct {
 	// Columns are the model's columns, as its query names them.
 	Columns []string
 	Changes []ModelChange
-	// Position is what to Ack once the changes are delivered.
+	// Position is what to Ack once the changes are queued.
 	Position uint64
 }
 
@@ -44,22 +46,42 @@ type ModelChange struct {
 	Row []any
 }
 
-// StreamLinger is how long Follow gathers changes before delivering them:
-// a burst of changes travels in a few requests, not one each.
+// StreamLinger is how long Follow gathers changes before queueing them:
+// a burst of changes is queued in one transaction and travels in a few
+// requests, not one each.
 const StreamLinger = 50 * time.Millisecond
 
-// maxStreamBatch bounds the changes gathered into one delivery.
+// maxStreamBatch bounds the changes gathered into one queue transaction,
+// and the queued changes taken into one delivery: what Follow holds in
+// memory, whatever the backlog.
 const maxStreamBatch = 10000
 
 // Follow delivers a sync's changes from feed as they come, until ctx is
-// done (a clean stop, nil) or delivery fails. Changes gathered for up to
-// StreamLinger go through the delivery layer as a run's do; each
-// acknowledged batch is committed to the sync's snapshot, and only then
-// is the feed acknowledged, so that a crash loses nothing and a later
-// batch run finds nothing new to send.
+// done (a clean stop, nil) or the feed or delivery fails.
 //
-// Rows the destination refuses are logged and left out of the snapshot:
-// the next batch run sends them again.
+// Two loops run side by side. The reader gathers the feed's changes for
+// up to StreamLinger, puts them in the sync's durable change queue in the
+// state store (state.StreamQueue) in one transaction, and only then
+// acknowledges them to the feed. The deliverer takes the oldest queued
+// changes, delivers them through the delivery layer as a run's are,
+// commits each acknowledged batch to the sync's snapshot and only then
+// removes it from the queue. So a crash at any point loses nothing (what
+// the feed was not told of comes again, what it was is in the queue, and
+// what was delivered is in the snapshot), and a later batch run finds
+// nothing new to send.
+//
+// The queue keeps one change per key, the newest: while the destination
+// is slow or away (it answers 429 or 5xx, or times out), the reader goes
+// on reading and acknowledging the feed, so the source does not retain
+// its log (a PostgreSQL slot's WAL), and the queue grows only up to the
+// number of distinct keys changed. Changes whose delivery failed that way
+// stay queued and are sent again after a pause; at start, what the queue
+// holds is delivered first. A destination refusing our credentials or
+// out of quota stops Follow with an error; its changes stay queued for
+// the next.
+//
+// Rows the destination refuses are logged, left out of the snapshot and
+// removed from the queue: the next batch run sends them again.
 func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) error {
 	if e.Logger == nil {
 		e.Logger = slog.New(slog.DiscardHandler)
@@ -91,7 +113,10 @@ func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) e
 	if err != nil {
 		return fmt.Errorf("sync %s: open snapshot delta: %w", sync.Name, err)
 	}
-	f := &follower{e: e, sync: sync, model: model, dcfg: dcfg, plugin: plugin, delta: delta, log: e.Logger.With("sync", sync.Name)}
+	f := &follower{
+		e: e, sync: sync, model: model, dcfg: dcfg, plugin: plugin, delta: delta,
+		queue: e.Store.StreamQueue(sync.Name), log: e.Logger.With("sync", sync.Name),
+	}
 	defer func() {
 		if f.dst != nil {
 			if err := f.dst.Close(context.WithoutCancel(ctx)); err != nil {
@@ -99,11 +124,23 @@ func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) e
 			}
 		}
 	}()
-	err = f.loop(ctx, feed)
+	err = f.run(ctx, feed)
 	if cerr := delta.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("sync %s: close snapshot delta: %w", sync.Name, cerr)
 	}
 	return err
+}
+
+// StreamQueueLen is how many changes of a streaming sync are queued and
+// not yet delivered: the number of distinct keys changed since the
+// destination last caught up. It grows while the destination is slow or
+// away, and is what a backlog metric or alert watches. A sync that never
+// streamed has none.
+func (e *Engine) StreamQueueLen(ctx context.Context, sync string) (int64, error) {
+	if _, ok := e.Project.Syncs[sync]; !ok {
+		return 0, fmt.Errorf("no sync named %q%s", sync, suggestName(sync, e.Project.Syncs))
+	}
+	return e.Store.StreamQueue(sync).Len(ctx)
 }
 
 // follower is one sync following its feed.
@@ -114,55 +151,119 @@ type follower struct {
 	dcfg   *config.Destination
 	plugin connector.DestinationPlugin
 	delta  *diff.DeltaWriter
+	queue  *state.StreamQueue
 	log    *slog.Logger
 
+	// The reader's own: the columns it last saw, encoded, and where the
+	// primary key is among them.
+	rd struct {
+		columns []string
+		encoded []byte
+		pkIdx   []int
+	}
+
+	// The deliverer's own.
 	columns []string
+	encoded []byte // columns as queued changes carry them
 	mapper  *transform.Mapper
 	target  *diff.Target
 	pkIdx   []int
 	dst     connector.Destination
+	watch   *outageWatch
 	policy  delivery.Policy
 }
 
-func (f *follower) loop(ctx context.Context, feed ChangeFeed) error {
+// run runs the reader and the deliverer until ctx is done or one fails.
+func (f *follower) run(parent context.Context, feed ChangeFeed) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	// wake tells the deliverer that changes were queued; one signal
+	// pending is enough, as it takes all it finds.
+	wake := make(chan struct{}, 1)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		cancel(f.read(ctx, feed, wake))
+	}()
+	cancel(f.drain(ctx, wake))
+	<-readDone
+	if parent.Err() != nil {
+		return nil
+	}
+	// The first of the two to fail stopped the other.
+	return context.Cause(ctx)
+}
+
+// drain delivers queued changes, oldest first, as long as there are any,
+// then waits for the reader to queue more. It returns only with an error
+// (ctx's cause when stopped).
+func (f *follower) drain(ctx context.Context, wake <-chan struct{}) error {
+	var pause time.Duration
 	for {
-		b, err := feed.Next(ctx)
+		pending, err := f.queue.Take(ctx, maxStreamBatch)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return context.Cause(ctx)
 			}
-			return fmt.Errorf("sync %s: stream: %w", f.sync.Name, err)
+			return fmt.Errorf("sync %s: %w", f.sync.Name, err)
 		}
-		batches := []ChangeBatch{b}
-		n := len(b.Changes)
-		lctx, cancel := context.WithTimeout(ctx, StreamLinger)
-		for n < maxStreamBatch {
-			b, err := feed.Next(lctx)
-			if err != nil {
-				break
+		if len(pending) == 0 {
+			select {
+			case <-wake:
+				continue
+			case <-ctx.Done():
+				return context.Cause(ctx)
 			}
-			batches = append(batches, b)
-			n += len(b.Changes)
 		}
-		cancel()
-		if ctx.Err() != nil {
-			// Not delivered, not acknowledged: the feed gives them again.
-			return nil
-		}
-		if err := f.deliver(ctx, batches); err != nil {
+		kept, err := f.deliver(ctx, pending)
+		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return context.Cause(ctx)
 			}
 			return err
 		}
-		feed.Ack(batches[len(batches)-1].Position)
+		if kept == 0 {
+			pause = 0
+			continue
+		}
+		// The destination is away: its changes wait in the queue (which
+		// the reader keeps filling) and are tried again after a pause
+		// that grows while the outage lasts.
+		pause = min(max(2*pause, outagePause), delivery.DefaultMaxBackoff)
+		n, _ := f.queue.Len(ctx)
+		f.log.Warn("destination unavailable; streamed changes stay queued and are sent again after a pause",
+			"not_delivered", kept, "queued", n, "pause", pause)
+		if err := f.sleep(ctx, pause); err != nil {
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// outagePause is the first pause after a delivery the destination could
+// not take for a passing reason (the delivery layer has already retried
+// each request with backoff by then).
+const outagePause = time.Second
+
+// sleep waits d, or until ctx is done, through the engine's Sleep when
+// set (tests).
+func (f *follower) sleep(ctx context.Context, d time.Duration) error {
+	if f.e.Sleep != nil {
+		return f.e.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 // prepare builds the mapping for the model's columns and opens the
 // destination, the first time and whenever the columns change.
-func (f *follower) prepare(ctx context.Context, columns []string) error {
-	if f.mapper != nil && slices.Equal(columns, f.columns) {
+func (f *follower) prepare(ctx context.Context, columns []string, encoded []byte) error {
+	if f.mapper != nil && bytes.Equal(encoded, f.encoded) {
 		return nil
 	}
 	if f.mapper != nil {
@@ -172,15 +273,11 @@ func (f *follower) prepare(ctx context.Context, columns []string) error {
 	if err != nil {
 		return err
 	}
-	f.pkIdx = f.pkIdx[:0]
-	for _, k := range f.model.PrimaryKey {
-		i := slices.Index(columns, k)
-		if i < 0 {
-			return fmt.Errorf("sync %s: primary key column %q is not among the streamed columns %v", f.sync.Name, k, columns)
-		}
-		f.pkIdx = append(f.pkIdx, i)
+	f.pkIdx, err = keyColumns(f.sync, f.model, columns)
+	if err != nil {
+		return err
 	}
-	f.columns, f.mapper = columns, m
+	f.columns, f.encoded, f.mapper = columns, encoded, m
 	f.target = &diff.Target{Name: f.sync.Name, Seed: m.Fingerprint(), Columns: m.HashColumns()}
 	target := connector.Target{
 		Sync: f.sync.Name, Mode: f.sync.Mode, Object: f.sync.Object,
@@ -190,7 +287,27 @@ func (f *follower) prepare(ctx context.Context, columns []string) error {
 		return fmt.Errorf("destination %s: %s", f.dcfg.Name, f.e.Redactor.Error(err))
 	}
 	f.policy = streamPolicy(f.e, f.plugin, f.dcfg)
+	// Deliveries go through the watch, which hides the destination's own
+	// rate windows from the delivery layer: they are handed over here.
+	if rw, ok := f.dst.(connector.RateWindowed); ok {
+		f.policy.Windows = rw.RateWindows()
+	}
+	f.watch = &outageWatch{dst: f.dst}
 	return nil
+}
+
+// keyColumns returns where the model's primary key columns are among
+// columns.
+func keyColumns(sync *config.Sync, model *config.Model, columns []string) ([]int, error) {
+	idx := make([]int, 0, len(model.PrimaryKey))
+	for _, k := range model.PrimaryKey {
+		i := slices.Index(columns, k)
+		if i < 0 {
+			return nil, fmt.Errorf("sync %s: primary key column %q is not among the streamed columns %v", sync.Name, k, columns)
+		}
+		idx = append(idx, i)
+	}
+	return idx, nil
 }
 
 func streamPolicy(e *Engine, plugin connector.DestinationPlugin, dcfg *config.Destination) delivery.Policy {
@@ -212,93 +329,112 @@ func streamPolicy(e *Engine, plugin connector.DestinationPlugin, dcfg *config.De
 	return policy
 }
 
-// deliver sends the last change of each key in batches and commits what
-// the destination acknowledged.
-func (f *follower) deliver(ctx context.Context, batches []ChangeBatch) error {
-	type change struct {
-		entry diff.Entry
-		rec   connector.Record
-	}
+// deliver sends queued changes (each the last of its key) in batches,
+// commits what the destination acknowledged to the snapshot, and removes
+// from the queue what is settled: delivered, refused, or not to be sent.
+// It returns how many changes it left queued because the destination
+// could not take them for a passing reason (an outage).
+func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (int, error) {
+	// Changes queued with other columns than the first's wait for the
+	// next round, which prepare then refuses: one mapping per delivery.
 	var (
-		order []string
-		last  = map[string]change{}
-		drops []diff.Entry
-		offs  []int
-		parts = make([]string, len(f.model.PrimaryKey))
+		entries = make([]diff.Entry, 0, len(pending))
+		refs    = make([]state.StreamChange, 0, len(pending))
+		items   = make([]delivery.Item, 0, len(pending))
+		settled []state.StreamChange // removed from the queue now
+		drops   []diff.Entry
+		offs    []int
+		payload []byte
 	)
-	for _, b := range batches {
-		if len(b.Changes) == 0 {
+	for _, c := range pending {
+		cols, row, err := decodeChange(c.Data)
+		if err != nil {
+			// Not ours to deliver (written by a newer Riptide?); the next
+			// batch run sends the row as it is then.
+			f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", err)
+			settled = append(settled, c)
 			continue
 		}
-		if err := f.prepare(ctx, b.Columns); err != nil {
-			return err
+		if f.mapper != nil && !bytes.Equal(cols, f.encoded) && len(items)+len(settled) > 0 {
+			break
 		}
-	changes:
-		for _, c := range b.Changes {
-			for i, j := range f.pkIdx {
-				if c.Row[j] == nil {
-					f.log.Warn("streamed row without its primary key skipped", "column", f.model.PrimaryKey[i])
-					continue changes
-				}
-				parts[i] = value.Text(c.Row[j])
-			}
-			key := value.JoinKey(parts)
-			entry := diff.Entry{KeyHash: diff.KeyHash(key), Key: key}
-			rec := connector.Record{Key: key, KeyParts: slices.Clone(parts)}
-			if c.Delete {
-				rec.Op = connector.OpDelete
-			} else {
-				offs = slices.Grow(offs[:0], len(c.Row)+1)[:len(c.Row)+1]
-				payload := value.AppendRow(nil, c.Row, offs)
-				entry.RowHash = diff.RowHash(f.target, payload, offs)
-				fields, err := f.mapper.Apply(c.Row, nil)
-				if err != nil {
-					f.log.Warn("streamed row not transformed", "key", key, "error", f.e.Redactor.Error(err))
-					continue
-				}
-				rec.Op, rec.Fields = connector.OpUpsert, fields
-			}
-			if _, seen := last[key]; !seen {
-				order = append(order, key)
-			}
-			last[key] = change{entry: entry, rec: rec}
-		}
-	}
-	in := make(chan delivery.Item, len(order))
-	refs := make([]diff.Entry, 0, len(order))
-	for _, key := range order {
-		c := last[key]
-		if c.rec.Op == connector.OpDelete && f.sync.Mode != config.ModeMirror {
-			// Only a mirror deletes; the row leaves the snapshot all the same.
-			drops = append(drops, c.entry)
+		columns, err := decodeColumns(cols)
+		if err != nil {
+			f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", err)
+			settled = append(settled, c)
 			continue
 		}
-		in <- delivery.Item{Record: c.rec, Ref: int64(len(refs))}
-		refs = append(refs, c.entry)
+		if err := f.prepare(ctx, columns, cols); err != nil {
+			return 0, err
+		}
+		if len(row) != len(f.columns) {
+			f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", fmt.Sprintf("%d values for %d columns", len(row), len(f.columns)))
+			settled = append(settled, c)
+			continue
+		}
+		entry := diff.Entry{KeyHash: diff.KeyHash(c.Key), Key: c.Key}
+		rec := connector.Record{Key: c.Key, KeyParts: make([]string, len(f.pkIdx))}
+		for k, j := range f.pkIdx {
+			rec.KeyParts[k] = value.Text(row[j])
+		}
+		if c.Delete {
+			if f.sync.Mode != config.ModeMirror {
+				// Only a mirror deletes; the row leaves the snapshot all the same.
+				drops = append(drops, entry)
+				settled = append(settled, c)
+				continue
+			}
+			rec.Op = connector.OpDelete
+		} else {
+			offs = slices.Grow(offs[:0], len(row)+1)[:len(row)+1]
+			payload = value.AppendRow(payload[:0], row, offs)
+			entry.RowHash = diff.RowHash(f.target, payload, offs)
+			fields, err := f.mapper.Apply(row, nil)
+			if err != nil {
+				f.log.Warn("streamed row not transformed", "key", c.Key, "error", f.e.Redactor.Error(err))
+				settled = append(settled, c)
+				continue
+			}
+			rec.Op, rec.Fields = connector.OpUpsert, fields
+		}
+		items = append(items, delivery.Item{Record: rec, Ref: int64(len(entries))})
+		entries, refs = append(entries, entry), append(refs, c)
 	}
-	close(in)
 	if len(drops) > 0 {
 		if err := f.delta.Commit(nil, drops); err != nil {
-			return fmt.Errorf("sync %s: commit snapshot: %w", f.sync.Name, err)
+			return 0, fmt.Errorf("sync %s: commit snapshot: %w", f.sync.Name, err)
 		}
 	}
-	if len(refs) == 0 {
-		return nil
+	if err := f.queue.Done(ctx, settled); err != nil {
+		return 0, fmt.Errorf("sync %s: %w", f.sync.Name, err)
 	}
-	var (
-		mu                sync.Mutex
-		succeeded, failed int
-	)
+	if len(items) == 0 {
+		return 0, nil
+	}
+	in := make(chan delivery.Item, len(items))
+	for _, it := range items {
+		in <- it
+	}
+	close(in)
+	f.watch.reset()
+	var succeeded, refused, kept int
 	start := time.Now()
-	_, err := delivery.Deliver(ctx, f.dst, f.policy, in, func(res delivery.Result) error {
-		mu.Lock()
-		defer mu.Unlock()
-		var set, del []diff.Entry
+	// onResult runs for one batch at a time, never concurrently.
+	_, err := delivery.Deliver(ctx, f.watch, f.policy, in, func(res delivery.Result) error {
+		var (
+			set, del []diff.Entry
+			done     = make([]state.StreamChange, 0, len(res.Items))
+		)
 		for i, it := range res.Items {
-			entry := refs[it.Ref]
+			entry, change := entries[it.Ref], refs[it.Ref]
 			if msg, bad := res.Failed[i]; bad {
-				failed++
+				if f.watch.passing(it.Record.Key) {
+					kept++ // stays queued, sent again after a pause
+					continue
+				}
+				refused++
 				f.log.Warn("streamed row refused; the next batch run sends it again", "key", entry.Key, "op", it.Record.Op, "error", f.e.Redactor.String(msg))
+				done = append(done, change)
 				continue
 			}
 			succeeded++
@@ -307,13 +443,19 @@ func (f *follower) deliver(ctx context.Context, batches []ChangeBatch) error {
 			} else {
 				set = append(set, entry)
 			}
+			done = append(done, change)
 		}
-		return f.delta.Commit(set, del)
+		// The snapshot first: a crash before the queue forgets the batch
+		// sends it again, which the at-least-once rule allows.
+		if err := f.delta.Commit(set, del); err != nil {
+			return err
+		}
+		return f.queue.Done(ctx, done)
 	})
 	if err != nil {
-		return fmt.Errorf("sync %s: deliver streamed changes: %s", f.sync.Name, f.e.Redactor.Error(err))
+		return 0, fmt.Errorf("sync %s: deliver streamed changes: %s", f.sync.Name, f.e.Redactor.Error(err))
 	}
-	f.log.Info("streamed changes delivered", "records", len(refs), "succeeded", succeeded, "failed", failed,
-		"seconds", time.Since(start).Seconds())
-	return nil
+	f.log.Info("streamed changes delivered", "records", len(items), "succeeded", succeeded, "failed", refused,
+		"queued_again", kept, "seconds", time.Since(start).Seconds())
+	return kept, nil
 }

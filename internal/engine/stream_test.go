@@ -53,14 +53,16 @@ func upsert(id int64, email, plan string) ModelChange {
 
 func deletion(id int64) ModelChange { return ModelChange{Delete: true, Row: []any{id, nil, nil}} }
 
-// follow runs Follow until the feed has acknowledged position, then stops it.
+// follow runs Follow until the feed has acknowledged position (the
+// changes up to it are queued) and the sync's queue is empty (they are
+// delivered), then stops it.
 func (b *bundle) follow(feed *fakeFeed, sync string, until uint64) {
 	b.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.engine.Follow(ctx, sync, feed) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for feed.lastAck() < until {
+	for feed.lastAck() < until || b.queued(sync) > 0 {
 		select {
 		case err := <-done:
 			b.t.Fatalf("follow stopped: %v", err)
@@ -68,7 +70,7 @@ func (b *bundle) follow(feed *fakeFeed, sync string, until uint64) {
 		}
 		if time.Now().After(deadline) {
 			cancel()
-			b.t.Fatalf("follow acknowledged %d, want %d", feed.lastAck(), until)
+			b.t.Fatalf("follow acknowledged %d, want %d; %d changes still queued", feed.lastAck(), until, b.queued(sync))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -152,3 +154,13 @@ type errFeed struct{ err error }
 
 func (f *errFeed) Next(context.Context) (ChangeBatch, error) { return ChangeBatch{}, f.err }
 func (f *errFeed) Ack(uint64)                                {}
+
+// queued is the length of a sync's change queue.
+func (b *bundle) queued(sync string) int64 {
+	b.t.Helper()
+	n, err := b.engine.StreamQueueLen(context.Background(), sync)
+	if err != nil {
+		b.t.Fatalf("queue length: %v", err)
+	}
+	return n
+}
