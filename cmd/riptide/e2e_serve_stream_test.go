@@ -26,7 +26,8 @@ import (
 // aggregate) followed by plans its tables' changes trigger. Both start
 // with serve, show their stream in the API and metrics, refuse a
 // triggered run, and after the replication connection of one is killed it
-// is started again (with a failure alert) and loses nothing.
+// is started again (with a failure alert) and loses nothing; a TRUNCATE
+// of the followed table runs the sync in batch.
 func TestE2EServeStream(t *testing.T) {
 	t.Parallel()
 	pgURL := testsvc.PostgresURL(t)
@@ -97,6 +98,7 @@ syncs:
   spend:
     model: spend
     destination: spend_hook
+    mode: mirror
     schedule: stream
     mapping: {plan: plan}
 `)
@@ -209,6 +211,17 @@ syncs:
 	if records(spendHook, spendSent) != "" {
 		t.Errorf("spend sent %s though its model's rows did not change", records(spendHook, spendSent))
 	}
+	usersSent = len(usersHook.Requests())
+
+	// A TRUNCATE says no row's change: the sync runs in batch, which
+	// removes them all, and streams on.
+	exec1(`TRUNCATE users`)
+	usersSent = waitRecords(t, usersHook, usersSent, "delete 1|delete 2|delete 4|delete 5", logs)
+	exec1(`INSERT INTO users VALUES (6, 'f@example.com', 'pro')`)
+	usersSent = waitRecords(t, usersHook, usersSent, "upsert 6 pro", logs)
+	// The join lost every row: its plan removes them.
+	waitRecords(t, spendHook, spendSent, "delete 1|delete 2|delete 4", logs)
+
 	var alerted bool
 	for deadline := time.Now().Add(30 * time.Second); !alerted && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		for _, rq := range alertHook.Requests() {
