@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/riptide-data/riptide/internal/stream"
 )
 
 // ModelTables lists the tables a model's query reads, as PostgreSQL plans
@@ -42,10 +44,8 @@ func ModelTables(ctx context.Context, url, sql string) ([]string, error) {
 			return err
 		}
 		if n.Relation != "" {
-			name := pgx.Identifier{n.Schema, n.Relation}.Sanitize()
-			if n.Schema == "" {
-				name = pgx.Identifier{n.Relation}.Sanitize()
-			}
+			// VERBOSE names every relation's schema.
+			name := stream.Table{Schema: n.Schema, Name: n.Relation}.String()
 			if !slices.Contains(tables, name) {
 				tables = append(tables, name)
 			}
