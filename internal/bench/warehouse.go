@@ -159,8 +159,9 @@ func (o *readCounter) Extracting(_ string, rows uint64, done bool) {
 func (o *readCounter) Loading(string, uint64, uint64) {}
 
 // syncWarehouse fills a warehouse-diff sync's snapshot table as if every
-// row had been delivered: the key and row hash of each row, computed by
-// the same SQL the plan query uses, inserted in one statement. This is
+// row had been delivered: the key, key hash and row hash of each row,
+// computed by the same SQL the plan query uses, inserted in one
+// statement, then the bucket table summed from it (warehouse.SQL.Fill). This is
 // what a first run of n rows commits, without sending them anywhere.
 func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) error {
 	model := pr.project.Models[s.Model]
@@ -201,13 +202,11 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 	if err != nil {
 		return err
 	}
-	fill := fmt.Sprintf(`INSERT INTO %s ("key", "hash") SELECT %s, %s FROM (%s) AS q`,
-		q.Snapshot(), q.KeyExpr("q"), q.HashExpr("q"), model.SQL)
 	// DuckDB builds the snapshot table's primary key index in memory, more
 	// than the source's default memory_limit holds for millions of keys;
 	// the limit applies to this connection only, closed after the fill.
 	stmts := append([]string{"SET memory_limit = '4GB'"}, q.Setup()...)
-	if err := ex.Exec(ctx, append(stmts, fill)...); err != nil {
+	if err := ex.Exec(ctx, append(stmts, q.Fill(warehouse.BucketBits(uint64(n)))...)...); err != nil {
 		return fmt.Errorf("fill the snapshot table %s: %w", q.Snapshot(), err)
 	}
 	return pr.store.SetSyncState(ctx, state.SyncState{Sync: s.Name, MappingHash: fmt.Sprintf("%016x", m.Fingerprint()),

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/config"
@@ -166,11 +167,11 @@ func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, 
 			hashed = append(hashed, names[i])
 		}
 	}
-	wh.sql, err = warehouse.New(dialect, warehouse.Spec{
+	spec := warehouse.Spec{
 		Schema: sr.sync.DiffSchema, Sync: sr.sync.Name, ModelSQL: model.SQL, Columns: names,
 		PrimaryKey: model.PrimaryKey, HashColumns: hashed, Seed: sr.mapper.Fingerprint(), FullResync: opts.FullResync,
-	})
-	if err != nil {
+	}
+	if wh.sql, err = warehouse.New(dialect, spec); err != nil {
 		return fmt.Errorf("%s: %w", model.Pos, err)
 	}
 	// The tables are created for a plan too: the plan query joins with
@@ -178,8 +179,11 @@ func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, 
 	if err := ex.Exec(ctx, wh.sql.Setup()...); err != nil {
 		return fmt.Errorf("create the snapshot table %s: %s", wh.sql.Snapshot(), e.Redactor.Error(err))
 	}
-	if wh.base, err = e.countRows(ctx, src, "SELECT count(*) FROM "+wh.sql.Snapshot()); err != nil {
-		return fmt.Errorf("count the snapshot %s: %w", wh.sql.Snapshot(), err)
+	if spec.BucketBits, wh.base, err = e.checkSnapshot(ctx, src, ex, wh.sql, sr.sync.Name); err != nil {
+		return err
+	}
+	if wh.sql, err = warehouse.New(dialect, spec); err != nil {
+		return fmt.Errorf("%s: %w", model.Pos, err)
 	}
 	if err := e.readPlan(ctx, model, sr, send); err != nil {
 		return err
@@ -189,6 +193,94 @@ func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, 
 	e.Logger.Info("warehouse diff", "sync", sr.sync.Name, "rows", wh.rows, "read", wh.read,
 		"added", wh.counts.Added, "changed", wh.counts.Changed, "removed", wh.counts.Removed)
 	return nil
+}
+
+// checkSnapshot makes sure the sync's snapshot tables can be diffed
+// against: written in this layout, with the hash functions the plan
+// uses. A new (empty) snapshot is set up for them; one written by an
+// older Riptide or with another hash function is refused, since its
+// hashes cannot be compared with the plan's: every row would read as
+// changed (a flood of sends) or, were a function to change for some
+// values only, changes could be missed. It returns the bucket bits to
+// plan with, having bucketed the snapshot anew when it grew or shrank
+// past them, and how many keys the snapshot holds.
+func (e *Engine) checkSnapshot(ctx context.Context, src connector.Source, ex connector.Executor, q *warehouse.SQL, sync string) (int, uint64, error) {
+	base, err := e.countRows(ctx, src, "SELECT count(*) FROM "+q.Snapshot())
+	if err != nil {
+		return 0, 0, fmt.Errorf("count the snapshot %s: %w", q.Snapshot(), err)
+	}
+	want, err := e.queryText(ctx, src, q.HashFunction())
+	if err != nil {
+		return 0, 0, fmt.Errorf("name the warehouse's hash function: %w", err)
+	}
+	rows, err := src.Query(ctx, q.ReadMeta())
+	if err != nil {
+		return 0, 0, fmt.Errorf("read the snapshot's meta table: %s", e.Redactor.Error(err))
+	}
+	var (
+		found        bool
+		format, bits uint64
+		fn           string
+	)
+	for rows.Next() {
+		v := rows.Values()
+		found = true
+		fn, _ = v[1].(string)
+		if format, err = count(v[0]); err == nil {
+			bits, err = count(v[2])
+		}
+	}
+	if rerr := rows.Err(); rerr != nil {
+		err = errors.New(e.Redactor.Error(rerr))
+	}
+	rows.Close()
+	if err != nil {
+		return 0, 0, fmt.Errorf("read the snapshot's meta table: %w", err)
+	}
+	switch {
+	case !found && base > 0:
+		return 0, 0, fmt.Errorf("the snapshot table %s was written by an older Riptide (MD5 text hashes, no bucket table), which this one cannot compare with; "+
+			"run `riptide reset %s` to rebuild it (the next run sends every row again)", q.Snapshot(), sync)
+	case !found:
+		// A new snapshot, or an empty one of the older layout: made anew.
+		if err := ex.Exec(ctx, q.Reset()...); err != nil {
+			return 0, 0, fmt.Errorf("set up the snapshot tables of %s: %s", q.Snapshot(), e.Redactor.Error(err))
+		}
+		return warehouse.MinBucketBits, 0, nil
+	case format != warehouse.Format:
+		return 0, 0, fmt.Errorf("the snapshot table %s has layout %d, this Riptide writes layout %d; run `riptide reset %s` to rebuild it (the next run sends every row again)",
+			q.Snapshot(), format, warehouse.Format, sync)
+	case fn != want:
+		return 0, 0, fmt.Errorf("the snapshot table %s holds hashes of %q, but the warehouse now hashes with %q (a new version?), and the two cannot be compared; "+
+			"run `riptide reset %s` to rebuild it (the next run sends every row again)", q.Snapshot(), fn, want, sync)
+	}
+	b := int(bits)
+	if warehouse.RebucketNeeded(b, base) {
+		b = warehouse.BucketBits(base)
+		if err := ex.Exec(ctx, q.Rebucket(b)...); err != nil {
+			return 0, 0, fmt.Errorf("bucket the snapshot %s anew: %s", q.Snapshot(), e.Redactor.Error(err))
+		}
+		e.Logger.Info("warehouse diff: snapshot bucketed anew", "sync", sync, "keys", base, "bucket_bits", b)
+	}
+	return b, base, nil
+}
+
+// queryText reads a query's one text value.
+func (e *Engine) queryText(ctx context.Context, src connector.Source, sql string) (string, error) {
+	rows, err := src.Query(ctx, sql)
+	if err != nil {
+		return "", errors.New(e.Redactor.Error(err))
+	}
+	defer rows.Close()
+	var s string
+	if rows.Next() {
+		v, ok := rows.Values()[0].(string)
+		if !ok {
+			return "", fmt.Errorf("%T, not a text", rows.Values()[0])
+		}
+		s = v
+	}
+	return s, rows.Err()
 }
 
 // modelColumns reads the names of a model's result columns without
@@ -267,7 +359,7 @@ func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun,
 		vals := rows.Values()
 		op, _ := vals[0].(string)
 		key, _ := vals[1].(string)
-		n, err := count(vals[3])
+		n, err := count(vals[4])
 		if err != nil {
 			return fmt.Errorf("model %s: plan query: %w", model.Name, err)
 		}
@@ -302,12 +394,14 @@ func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun,
 		default:
 			return fmt.Errorf("model %s: plan query: unknown op %q", model.Name, op)
 		}
-		var rowHash uint64
+		var rowHash, keyHash uint64
 		if kind != diff.Removed {
 			wh.rows++
-			h, _ := vals[2].(string)
-			if rowHash, err = strconv.ParseUint(h, 16, 64); err != nil {
-				return fmt.Errorf("model %s: plan query: row hash %q of key %q: %w", model.Name, h, key, err)
+			if rowHash, err = parseHash(vals[2]); err != nil {
+				return fmt.Errorf("model %s: plan query: row hash of key %q: %w", model.Name, key, err)
+			}
+			if keyHash, err = parseHash(vals[3]); err != nil {
+				return fmt.Errorf("model %s: plan query: key hash of key %q: %w", model.Name, key, err)
 			}
 		}
 		payload = payload[:0]
@@ -318,6 +412,7 @@ func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun,
 		buf = binary.AppendUvarint(buf, uint64(len(key)))
 		buf = append(buf, key...)
 		buf = binary.LittleEndian.AppendUint64(buf, rowHash)
+		buf = binary.LittleEndian.AppendUint64(buf, keyHash)
 		buf = binary.AppendUvarint(buf, uint64(len(payload)))
 		buf = append(buf, payload...)
 		if _, err := w.Write(buf); err != nil {
@@ -368,16 +463,18 @@ func (wh *whPlan) each(ctx context.Context, fn func(diff.Op) error) error {
 		if key, err = readChunk(r, key); err != nil {
 			return fmt.Errorf("read plan: %w", err)
 		}
-		var h [8]byte
+		var h [16]byte
 		if _, err := io.ReadFull(r, h[:]); err != nil {
 			return fmt.Errorf("read plan: %w", err)
 		}
 		if payload, err = readChunk(r, payload); err != nil {
 			return fmt.Errorf("read plan: %w", err)
 		}
-		k := string(key)
-		op := diff.Op{Kind: diff.Kind(kind), Payload: payload,
-			Entry: diff.Entry{KeyHash: diff.KeyHash(k), RowHash: binary.LittleEndian.Uint64(h[:]), Key: k}}
+		// The entry carries the warehouse's own key hash, not the local
+		// diff's: the commit stages it, so that the merge knows the key's
+		// bucket.
+		op := diff.Op{Kind: diff.Kind(kind), Payload: payload, Entry: diff.Entry{
+			KeyHash: binary.LittleEndian.Uint64(h[8:]), RowHash: binary.LittleEndian.Uint64(h[:8]), Key: string(key)}}
 		if err := fn(op); err != nil {
 			return err
 		}
@@ -423,7 +520,7 @@ func (c *whCommitter) Commit(set, del []diff.Entry) error {
 	}
 	c.rows = c.rows[:0]
 	for _, e := range set {
-		c.rows = append(c.rows, warehouse.Row{Key: e.Key, Hash: fmt.Sprintf("%016x", e.RowHash)})
+		c.rows = append(c.rows, warehouse.Row{Key: e.Key, KeyHash: e.KeyHash, Hash: e.RowHash})
 	}
 	for _, e := range del {
 		c.rows = append(c.rows, warehouse.Row{Key: e.Key, Removed: true})
@@ -482,10 +579,24 @@ func (e *Engine) resetWarehouse(ctx context.Context, s *config.Sync, lastRows ui
 	if err != nil {
 		return err
 	}
-	if err := ex.Exec(ctx, append(q.Setup(), q.Reset()...)...); err != nil {
+	if err := ex.Exec(ctx, q.Reset()...); err != nil {
 		return fmt.Errorf("empty the snapshot table %s: %s", q.Snapshot(), e.Redactor.Error(err))
 	}
 	return nil
+}
+
+// parseHash reads a plan's hash: the decimal text of a 64-bit integer,
+// signed or not as the warehouse stores it.
+func parseHash(v any) (uint64, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, fmt.Errorf("%v (%T), not a text", v, v)
+	}
+	if strings.HasPrefix(s, "-") {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return uint64(n), err
+	}
+	return strconv.ParseUint(s, 10, 64)
 }
 
 // count reads a count column's value.

@@ -1,7 +1,10 @@
 package warehouse
 
+import "strings"
+
 // Postgres is PostgreSQL (standard_conforming_strings on, the default
-// since 9.1): md5 of the canonical text, INSERT … ON CONFLICT upserts.
+// since 9.1): hashes are the first 64 bits of the MD5 of canonical texts,
+// the same on every version, and INSERT … ON CONFLICT upserts.
 type Postgres struct{ ansi }
 
 func (Postgres) Name() string            { return "postgres" }
@@ -9,12 +12,19 @@ func (Postgres) Text(expr string) string { return "CAST(" + expr + " AS text)" }
 func (d Postgres) Replace(expr, from, to string) string {
 	return d.replace(d.Literal, expr, from, to)
 }
+func (Postgres) Sum(expr string) string { return "sum(CAST(" + expr + " AS numeric))" }
+func (Postgres) Materialized() string   { return "MATERIALIZED " }
 
-func (d Postgres) Setup(schema, snapshot, stage string) []string {
-	return append([]string{"CREATE SCHEMA IF NOT EXISTS " + schema},
-		tables(d.Quote, snapshot, stage, "text", "text", "boolean", "", "")...)
+func (d Postgres) Setup(t Tables) []string {
+	return append([]string{"CREATE SCHEMA IF NOT EXISTS " + t.Schema},
+		tables(d.Quote, t, types{"text", "bigint", "numeric", "bigint", "boolean"}, "")...)
 }
 
-func (d Postgres) Merge(snapshot, stage string) []string {
-	return upsertStatements(d.Quote, snapshot, stage)
+// AddBuckets names the existing row by the table's unqualified name, as
+// ON CONFLICT DO UPDATE wants it.
+func (d Postgres) AddBuckets(t Tables, deltas string) []string {
+	name := t.Buckets[strings.LastIndex(t.Buckets, `"."`)+2:]
+	return upsertBuckets(d.Quote, t, name+".", deltas)
 }
+
+func (d Postgres) Merge(t Tables) []string { return upsertStatements(d.Quote, t) }

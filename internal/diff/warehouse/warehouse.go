@@ -1,14 +1,24 @@
 // Package warehouse generates the SQL of a diff that runs inside the
-// warehouse: each sync's snapshot (key → hash of the mapped columns) is a
-// table in a schema Riptide owns, the plan is one query the warehouse
-// runs against it, and acknowledged keys are merged back through a
-// staging table, one transaction per commit point. Only the SQL differs
-// between warehouses, and only through a Dialect.
+// warehouse: each sync's snapshot (key → hash of the row) is a table in
+// a schema Riptide owns, the plan is one query the warehouse runs
+// against it, and acknowledged keys are merged back through a staging
+// table, one transaction per commit point. Only the SQL differs between
+// warehouses, and only through a Dialect.
+//
+// The plan does not join every row of the model with the snapshot. Keys
+// fall into buckets by a hash of the key; a small bucket table, kept by
+// every merge, holds each bucket's row count and the sum of its rows'
+// hashes. The plan first sums the model's rows per bucket (one pass, no
+// join), and only the rows of the buckets whose count or sum differ —
+// where something was added, changed, removed or duplicated — are joined
+// with their snapshot rows. A row's hash covers its key, so any change
+// to a key's row changes its bucket's sum.
 package warehouse
 
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"github.com/zeebo/xxh3"
@@ -29,19 +39,40 @@ type Dialect interface {
 	Length(expr string) string
 	// Concat concatenates text expressions; NULL if any of them is NULL.
 	Concat(parts ...string) string
-	// Hash16 is the first 64 bits of the MD5 of a text expression, as 16
-	// lowercase hexadecimal digits: MD5 because every warehouse has it and
-	// computes it the same way, on every version.
-	Hash16(text string) string
 	// Replace replaces every occurrence of a literal in a text expression.
 	Replace(expr, from, to string) string
-	// Setup creates the schema, the snapshot table (key primary key, hash)
-	// and the staging table (key, hash, removed) when they are missing.
-	Setup(schema, snapshot, stage string) []string
+	// Hash64 is a 64-bit integer hash of a text expression, computed the
+	// same way on every version of the warehouse.
+	Hash64(text string) string
+	// HashValues hashes typed values into a 64-bit integer without
+	// casting them to text, or is "" when the dialect hashes texts only
+	// (Hash64 of the length-prefixed texts).
+	HashValues(exprs ...string) string
+	// HashFunction is an expression naming the hash functions the plan
+	// uses, recorded with the snapshot: a snapshot whose hashes another
+	// function computed is refused (the warehouse's version goes in when
+	// its hash may change between versions).
+	HashFunction() string
+	// HashLiteral writes a hash as a literal of the hash columns' type.
+	HashLiteral(h uint64) string
+	// ShiftRight shifts a hash right by n bits: the key's bucket.
+	ShiftRight(expr string, n int) string
+	// Sum sums hashes without overflowing.
+	Sum(expr string) string
+	// Materialized is "MATERIALIZED " where a CTE used twice must be
+	// computed once, or "".
+	Materialized() string
+	// Setup creates the schema and the sync's four tables when missing.
+	Setup(t Tables) []string
+	// Drop drops a table if it exists.
+	Drop(table string) string
+	// AddBuckets adds the per-bucket deltas a query returns (columns
+	// bucket, n, digest) to the bucket table.
+	AddBuckets(t Tables, deltas string) []string
 	// Merge applies the staged rows to the snapshot: removed keys are
-	// deleted, the others upserted with their new hash. The statements
+	// deleted, the others upserted with their new hashes. The statements
 	// run in one transaction where the warehouse has them.
-	Merge(snapshot, stage string) []string
+	Merge(t Tables) []string
 	// Clear empties a table.
 	Clear(table string) string
 	// Bool is the literal of a boolean.
@@ -64,14 +95,20 @@ var Dialects = map[string]Dialect{
 // DefaultSchema is the schema Riptide owns in the warehouse.
 const DefaultSchema = "riptide"
 
+// Format is the layout of the snapshot tables this package writes,
+// recorded in the sync's meta table. Format 1 (no meta table: a text key
+// and an MD5 text hash, no buckets) is refused with a reset to do.
+const Format = 2
+
 // Plan result columns, before the model's own columns.
 const (
-	ColOp   = "__riptide_op"
-	ColKey  = "__riptide_key"
-	ColHash = "__riptide_hash"
-	ColN    = "__riptide_n"
+	ColOp      = "__riptide_op"
+	ColKey     = "__riptide_key"
+	ColHash    = "__riptide_hash"
+	ColKeyHash = "__riptide_key_hash"
+	ColN       = "__riptide_n"
 	// MetaColumns is how many columns come before the model's.
-	MetaColumns = 4
+	MetaColumns = 5
 )
 
 // Ops of a plan row. OpUnchanged rows carry only a count in ColN, unless
@@ -86,10 +123,33 @@ const (
 	OpNullKey   = "null_key"
 )
 
+// Bucket bits: a plan joins, per changed key, the rows of its bucket, so
+// buckets stay small (RowsPerBucket on average), but summing the model
+// into many buckets costs more than into few.
+const (
+	MinBucketBits = 1
+	MaxBucketBits = 22
+	RowsPerBucket = 16
+)
+
+// BucketBits is how many bits of the key hash name a bucket for a
+// snapshot of rows keys.
+func BucketBits(rows uint64) int {
+	b := bits.Len64(rows / RowsPerBucket)
+	return min(max(b, MinBucketBits), MaxBucketBits)
+}
+
+// RebucketNeeded says whether a snapshot of rows keys bucketed by have
+// bits should be bucketed anew: when its buckets hold four times more
+// or fewer rows than RowsPerBucket.
+func RebucketNeeded(have int, rows uint64) bool {
+	want := BucketBits(rows)
+	return have < MinBucketBits || have > MaxBucketBits || have-want >= 2 || want-have >= 2
+}
+
 // Spec is one sync's diff: the model and the columns its mapping uses.
 type Spec struct {
-	// Schema holds the snapshot and staging tables (DefaultSchema when
-	// empty).
+	// Schema holds the sync's tables (DefaultSchema when empty).
 	Schema string
 	Sync   string
 	// ModelSQL is the model's query; it becomes a subquery.
@@ -103,15 +163,27 @@ type Spec struct {
 	// Seed identifies the mapping, so that a new mapping changes every
 	// hash (transform.Mapper.Fingerprint).
 	Seed uint64
+	// BucketBits is how many bits of the key hash name a bucket, as the
+	// meta table records it (MinBucketBits when zero).
+	BucketBits int
 	// FullResync returns unchanged rows one by one instead of a count.
 	FullResync bool
 }
 
+// Tables are the qualified names of one sync's tables.
+type Tables struct {
+	Schema   string
+	Snapshot string // key, key_hash, hash
+	Stage    string // key, key_hash, hash, removed
+	Buckets  string // bucket, n, digest
+	Meta     string // format, hash_function, bucket_bits
+}
+
 // SQL generates one sync's statements in one dialect.
 type SQL struct {
-	d               Dialect
-	spec            Spec
-	snapshot, stage string // qualified
+	d    Dialect
+	spec Spec
+	t    Tables
 }
 
 // New checks a spec and prepares its SQL.
@@ -121,6 +193,12 @@ func New(d Dialect, spec Spec) (*SQL, error) {
 	}
 	if spec.Schema == "" {
 		spec.Schema = DefaultSchema
+	}
+	if spec.BucketBits == 0 {
+		spec.BucketBits = MinBucketBits
+	}
+	if spec.BucketBits < MinBucketBits || spec.BucketBits > MaxBucketBits {
+		return nil, fmt.Errorf("warehouse diff of sync %s: %d bucket bits, want %d to %d", spec.Sync, spec.BucketBits, MinBucketBits, MaxBucketBits)
 	}
 	if strings.TrimSpace(spec.ModelSQL) == "" {
 		return nil, fmt.Errorf("warehouse diff of sync %s: the model has no SQL", spec.Sync)
@@ -147,11 +225,14 @@ func New(d Dialect, spec Spec) (*SQL, error) {
 		}
 	}
 	base := TableName(spec.Sync)
-	return &SQL{
-		d: d, spec: spec,
-		snapshot: d.Quote(spec.Schema) + "." + d.Quote("snapshot_"+base),
-		stage:    d.Quote(spec.Schema) + "." + d.Quote("stage_"+base),
-	}, nil
+	schema := d.Quote(spec.Schema)
+	return &SQL{d: d, spec: spec, t: Tables{
+		Schema:   schema,
+		Snapshot: schema + "." + d.Quote("snapshot_"+base),
+		Stage:    schema + "." + d.Quote("stage_"+base),
+		Buckets:  schema + "." + d.Quote("buckets_"+base),
+		Meta:     schema + "." + d.Quote("meta_"+base),
+	}}, nil
 }
 
 // TableName turns a sync's name into the part of a table name every
@@ -184,18 +265,67 @@ func TableName(sync string) string {
 }
 
 // Snapshot is the qualified name of the snapshot table.
-func (q *SQL) Snapshot() string { return q.snapshot }
+func (q *SQL) Snapshot() string { return q.t.Snapshot }
+
+// Tables are the qualified names of the sync's tables.
+func (q *SQL) Tables() Tables { return q.t }
 
 // Setup creates the schema and tables, and empties the staging table of
 // what a crashed run may have left there (staged, never merged: those
 // rows are re-sent).
 func (q *SQL) Setup() []string {
-	return append(q.d.Setup(q.d.Quote(q.spec.Schema), q.snapshot, q.stage), q.d.Clear(q.stage))
+	return append(q.d.Setup(q.t), q.d.Clear(q.t.Stage))
 }
 
-// Reset forgets the snapshot: every key reads as added next time.
+// ReadMeta reads the snapshot's format, hash function and bucket bits
+// (no row for a new snapshot, or one an older Riptide wrote).
+func (q *SQL) ReadMeta() string {
+	qt := q.d.Quote
+	return fmt.Sprintf("SELECT %s, %s, %s FROM %s", qt("format"), qt("hash_function"), qt("bucket_bits"), q.t.Meta)
+}
+
+// HashFunction is the query naming the hash functions this SQL uses, to
+// compare with the meta table's.
+func (q *SQL) HashFunction() string { return "SELECT " + q.d.HashFunction() }
+
+// Reset forgets the snapshot: every key reads as added next time. The
+// tables are dropped and created anew, so that a snapshot of an older
+// layout or another hash function is replaced too.
 func (q *SQL) Reset() []string {
-	return []string{q.d.Clear(q.stage), q.d.Clear(q.snapshot)}
+	stmts := []string{q.d.Drop(q.t.Snapshot), q.d.Drop(q.t.Stage), q.d.Drop(q.t.Buckets), q.d.Drop(q.t.Meta)}
+	stmts = append(stmts, q.d.Setup(q.t)...)
+	return append(stmts, q.writeMeta(q.spec.BucketBits)...)
+}
+
+func (q *SQL) writeMeta(bits int) []string {
+	qt := q.d.Quote
+	return []string{q.d.Clear(q.t.Meta),
+		fmt.Sprintf("INSERT INTO %s (%s, %s, %s) SELECT %d, %s, %d", q.t.Meta,
+			qt("format"), qt("hash_function"), qt("bucket_bits"), Format, q.d.HashFunction(), bits)}
+}
+
+// Rebucket recomputes the bucket table from the snapshot with bits bits
+// of the key hash, and records them.
+func (q *SQL) Rebucket(bits int) []string {
+	qt := q.d.Quote
+	stmts := []string{q.d.Clear(q.t.Buckets),
+		fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\nSELECT %s, count(*), %s FROM %s GROUP BY %s",
+			q.t.Buckets, qt("bucket"), qt("n"), qt("digest"),
+			q.d.ShiftRight(qt("key_hash"), 64-bits), q.d.Sum(qt("hash")), q.t.Snapshot,
+			q.d.ShiftRight(qt("key_hash"), 64-bits))}
+	return append(stmts, q.writeMeta(bits)...)
+}
+
+// Fill fills an empty snapshot as if every row of the model with a
+// non-null key had been delivered once, then buckets it with bits bits:
+// what a first run that sent everything commits, without sending. Rows
+// of a duplicated key would fail the snapshot's primary key.
+func (q *SQL) Fill(bits int) []string {
+	qt := q.d.Quote
+	fill := fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\nSELECT %s, %s, %s\nFROM (\n%s\n) AS q\nWHERE %s",
+		q.t.Snapshot, qt("key"), qt("key_hash"), qt("hash"),
+		q.KeyExpr("q"), q.keyHash("q"), q.rowHash("q"), q.model(), q.keyNotNull("q"))
+	return append([]string{fill}, q.Rebucket(bits)...)
 }
 
 // KeyExpr is the key's text, as value.JoinKey writes it: one column's
@@ -217,148 +347,77 @@ func (q *SQL) KeyExpr(alias string) string {
 	return d.Concat(parts...)
 }
 
-// HashExpr is the row hash: the mapping's seed, then for each hashed
-// column N for NULL or V, the length of its text, a colon and the text —
-// a length prefix, so that no two rows' texts concatenate alike.
-func (q *SQL) HashExpr(alias string) string {
-	d := q.d
-	cols := q.spec.HashColumns
-	if cols == nil {
-		cols = q.spec.Columns
+func (q *SQL) refs(alias string, cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = alias + "." + q.d.Quote(c)
 	}
-	parts := []string{d.Literal(fmt.Sprintf("%016x:", q.spec.Seed))}
-	for _, c := range cols {
-		ref := alias + "." + d.Quote(c)
-		t := d.Text(ref)
+	return out
+}
+
+func (q *SQL) hashColumns() []string {
+	if q.spec.HashColumns == nil {
+		return q.spec.Columns
+	}
+	return q.spec.HashColumns
+}
+
+// keyHash is the 64-bit hash of a row's key, whose top bits are its
+// bucket: the typed key columns' hash where the dialect has one, else
+// the hash of the key's text.
+func (q *SQL) keyHash(alias string) string {
+	if h := q.d.HashValues(q.refs(alias, q.spec.PrimaryKey)...); h != "" {
+		return h
+	}
+	return q.d.Hash64(q.KeyExpr(alias))
+}
+
+// rowHash is the row's hash: the mapping's seed, the key, then the
+// hashed columns. Where the dialect hashes texts: for the key and each
+// hashed column, N for NULL or V, the length of its text, a colon and
+// the text — a length prefix, so that no two rows' texts concatenate
+// alike.
+func (q *SQL) rowHash(alias string) string {
+	d := q.d
+	seed := fmt.Sprintf("%016x", q.spec.Seed)
+	if h := d.HashValues(append([]string{d.Literal(seed)}, q.refs(alias, append(append([]string(nil), q.spec.PrimaryKey...), q.hashColumns()...))...)...); h != "" {
+		return h
+	}
+	parts := []string{d.Literal(seed + ":")}
+	texts := []string{q.KeyExpr(alias)} // already text
+	refs := []string{texts[0]}
+	for _, ref := range q.refs(alias, q.hashColumns()) {
+		refs, texts = append(refs, ref), append(texts, d.Text(ref))
+	}
+	for i, ref := range refs {
+		t := texts[i]
 		parts = append(parts, fmt.Sprintf("CASE WHEN %s IS NULL THEN 'N' ELSE %s END", ref,
 			d.Concat(d.Literal("V"), d.Text(d.Length(t)), d.Literal(":"), t)))
 	}
-	return d.Hash16(d.Concat(parts...))
+	return d.Hash64(d.Concat(parts...))
 }
 
-// Plan is the query that diffs the model against the snapshot. Its rows
-// are ColOp, ColKey, ColHash, ColN and the model's columns: one row per
-// added, changed or removed key, per row with a null key and per row of
-// a duplicated key, and one row counting the unchanged keys (or, for a
-// full resync, one per unchanged key).
-func (q *SQL) Plan() string {
-	d := q.d
-	qt := d.Quote
-	var cols, nulls strings.Builder
-	for _, c := range q.spec.Columns {
-		cols.WriteString(", m." + qt(c))
-		nulls.WriteString(", NULL")
+func (q *SQL) keyNotNull(alias string) string {
+	var conds []string
+	for _, r := range q.refs(alias, q.spec.PrimaryKey) {
+		conds = append(conds, r+" IS NOT NULL")
 	}
-	var modelCols strings.Builder
-	for _, c := range q.spec.Columns {
-		modelCols.WriteString(", " + qt(c))
+	return strings.Join(conds, " AND ")
+}
+
+func (q *SQL) keyNull(alias string) string {
+	var conds []string
+	for _, r := range q.refs(alias, q.spec.PrimaryKey) {
+		conds = append(conds, r+" IS NULL")
 	}
-	op, key, hash, n := qt(ColOp), qt(ColKey), qt(ColHash), qt(ColN)
-	var b strings.Builder
-	fmt.Fprintf(&b, "WITH m AS (\n  SELECT %s AS %s, %s AS %s, q.*\n  FROM (\n%s\n  ) AS q\n),\n",
-		q.KeyExpr("q"), key, q.HashExpr("q"), hash, strings.TrimRight(strings.TrimSpace(q.spec.ModelSQL), ";"))
-	fmt.Fprintf(&b, "dup AS (\n  SELECT %s, count(*) AS %s FROM m WHERE %s IS NOT NULL GROUP BY %s HAVING count(*) > 1\n),\n", key, n, key, key)
-	fmt.Fprintf(&b, "j AS (\n  SELECT CASE\n")
-	fmt.Fprintf(&b, "      WHEN m.%s IS NULL AND s.%s IS NULL THEN '%s'\n", key, qt("key"), OpNullKey)
-	fmt.Fprintf(&b, "      WHEN m.%s IS NULL THEN '%s'\n", key, OpRemoved)
-	fmt.Fprintf(&b, "      WHEN dup.%s IS NOT NULL THEN '%s'\n", key, OpDuplicate)
-	fmt.Fprintf(&b, "      WHEN s.%s IS NULL THEN '%s'\n", qt("key"), OpAdded)
-	fmt.Fprintf(&b, "      WHEN s.%s <> m.%s THEN '%s'\n", qt("hash"), hash, OpChanged)
-	fmt.Fprintf(&b, "      ELSE '%s'\n    END AS %s,\n", OpUnchanged, op)
-	fmt.Fprintf(&b, "    COALESCE(m.%s, s.%s) AS %s, m.%s, COALESCE(dup.%s, 1) AS %s%s\n", key, qt("key"), key, hash, n, n, cols.String())
-	fmt.Fprintf(&b, "  FROM m\n  FULL OUTER JOIN %s AS s ON s.%s = m.%s\n  LEFT JOIN dup ON dup.%s = m.%s\n)\n",
-		q.snapshot, qt("key"), key, key, key)
-	if q.spec.FullResync {
-		fmt.Fprintf(&b, "SELECT %s, %s, %s, %s%s FROM j", op, key, hash, n, modelCols.String())
-	} else {
-		fmt.Fprintf(&b, "SELECT %s, %s, %s, %s%s FROM j WHERE %s <> '%s'\n", op, key, hash, n, modelCols.String(), op, OpUnchanged)
-		fmt.Fprintf(&b, "UNION ALL\nSELECT '%s', NULL, NULL, count(*)%s FROM j WHERE %s = '%s'", OpUnchanged, nulls.String(), op, OpUnchanged)
-	}
-	b.WriteString(d.PlanSuffix())
-	return b.String()
+	return strings.Join(conds, " OR ")
 }
 
-// Row is an acknowledged key to merge into the snapshot: its new hash,
-// or Removed.
-type Row struct {
-	Key     string
-	Hash    string
-	Removed bool
+func (q *SQL) model() string {
+	return strings.TrimRight(strings.TrimSpace(q.spec.ModelSQL), ";")
 }
 
-// stageChunk is how many rows one INSERT of the staging table carries.
-const stageChunk = 500
-
-// Stage adds rows to the staging table.
-func (q *SQL) Stage(rows []Row) ([]string, error) {
-	var stmts []string
-	qt := q.d.Quote
-	head := fmt.Sprintf("INSERT INTO %s (%s, %s, %s) VALUES ", q.stage, qt("key"), qt("hash"), qt("removed"))
-	for start := 0; start < len(rows); start += stageChunk {
-		var b strings.Builder
-		b.WriteString(head)
-		for i, r := range rows[start:min(start+stageChunk, len(rows))] {
-			if strings.IndexByte(r.Key, 0) >= 0 {
-				return nil, fmt.Errorf("stage key %q: it holds a NUL byte, which warehouses' text cannot", r.Key)
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			hash := "NULL"
-			if !r.Removed {
-				if !isHash16(r.Hash) {
-					return nil, fmt.Errorf("stage key %q: hash %q is not 16 hexadecimal digits", r.Key, r.Hash)
-				}
-				hash = q.d.Literal(r.Hash)
-			}
-			fmt.Fprintf(&b, "(%s, %s, %s)", q.d.Literal(r.Key), hash, q.d.Bool(r.Removed))
-		}
-		stmts = append(stmts, b.String())
-	}
-	return stmts, nil
-}
-
-// Merge applies the staged rows to the snapshot and empties the staging
-// table.
-func (q *SQL) Merge() []string {
-	return append(q.d.Merge(q.snapshot, q.stage), q.d.Clear(q.stage))
-}
-
-// Commit is one commit point: empty the staging table, stage the rows
-// and merge them, to be run as one transaction.
-func (q *SQL) Commit(rows []Row) ([]string, error) {
-	stmts, err := q.Stage(rows)
-	if err != nil {
-		return nil, err
-	}
-	stmts = append([]string{q.d.Clear(q.stage)}, stmts...)
-	return append(stmts, q.d.Merge(q.snapshot, q.stage)...), nil
-}
-
-// literal is a standard SQL string literal: quotes doubled.
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// escapedLiteral is a literal for warehouses whose literals treat the
-// backslash as an escape character.
-func escapedLiteral(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
-}
-
-// quoteWith quotes an identifier between q characters, doubling them
-// inside.
-func quoteWith(q, ident string) string {
-	return q + strings.ReplaceAll(ident, q, q+q) + q
-}
-
-func isHash16(s string) bool {
-	if len(s) != 16 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+// bucket is the bucket of a key hash.
+func (q *SQL) bucket(keyHash string) string {
+	return q.d.ShiftRight(keyHash, 64-q.spec.BucketBits)
 }

@@ -21,6 +21,7 @@ var goldenSpec = Spec{
 	PrimaryKey:  []string{"account_id", "user_id"},
 	HashColumns: []string{"email", "first name"},
 	Seed:        0x1234abcd5678ef90,
+	BucketBits:  12,
 }
 
 func TestGoldenSQL(t *testing.T) {
@@ -78,8 +79,8 @@ func render(t *testing.T, d Dialect) string {
 	}
 	section("plan (full resync, schema ops_riptide)", rq.Plan())
 	commit, err := q.Commit([]Row{
-		{Key: `7|42`, Hash: "0123456789abcdef"},
-		{Key: `it's|a\|b`, Hash: "fedcba9876543210"},
+		{Key: `7|42`, KeyHash: 0x0123456789abcdef, Hash: 0xfedcba9876543210},
+		{Key: `it's|a\|b`, KeyHash: 42, Hash: 1},
 		{Key: `9|1`, Removed: true},
 	})
 	if err != nil {
@@ -88,6 +89,9 @@ func render(t *testing.T, d Dialect) string {
 	section("commit point", commit...)
 	section("merge of staged rows (deferred destinations)", q.Merge()...)
 	section("reset", q.Reset()...)
+	section("meta", q.ReadMeta(), q.HashFunction())
+	section("rebucket with 14 bits", q.Rebucket(14)...)
+	section("fill", q.Fill(12)...)
 	return b.String()
 }
 
@@ -122,21 +126,14 @@ func TestStageRefusesBadRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.Stage([]Row{{Key: "a\x00b", Hash: "0123456789abcdef"}}); err == nil || !strings.Contains(err.Error(), "NUL byte") {
+	if _, err := q.Stage([]Row{{Key: "a\x00b", Hash: 1}}); err == nil || !strings.Contains(err.Error(), "NUL byte") {
 		t.Errorf("NUL key: %v", err)
-	}
-	if _, err := q.Stage([]Row{{Key: "a", Hash: "xyz"}}); err == nil || !strings.Contains(err.Error(), "not 16 hexadecimal digits") {
-		t.Errorf("bad hash: %v", err)
-	}
-	stmts, err := q.Stage(make([]Row, 1001))
-	if err == nil {
-		t.Fatalf("empty hashes staged: %q", stmts)
 	}
 	rows := make([]Row, 1001)
 	for i := range rows {
 		rows[i] = Row{Key: "k", Removed: true}
 	}
-	stmts, err = q.Stage(rows)
+	stmts, err := q.Stage(rows)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,38 @@
 -- setup
 CREATE SCHEMA IF NOT EXISTS "riptide";
-CREATE TABLE IF NOT EXISTS "riptide"."snapshot_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL PRIMARY KEY, "hash" VARCHAR(16) NOT NULL);
-CREATE TRANSIENT TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL, "hash" VARCHAR(16), "removed" BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS "riptide"."snapshot_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL PRIMARY KEY, "key_hash" NUMBER(20, 0) NOT NULL, "hash" NUMBER(20, 0) NOT NULL);
+CREATE TRANSIENT TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL, "key_hash" NUMBER(20, 0), "hash" NUMBER(20, 0), "removed" BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" NUMBER(38, 0) NOT NULL);
+CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGINT NOT NULL, "hash_function" VARCHAR NOT NULL, "bucket_bits" BIGINT NOT NULL);
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
 
 -- plan
-WITH m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", substr(md5(('1234abcd5678ef90:' || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)), 1, 16) AS "__riptide_hash", q.*
+WITH a AS (
+  SELECT FLOOR(MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) / 4503599627370496) AS "__riptide_bucket", count(*) AS "__riptide_n", sum(CAST(MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)) AS DECIMAL(38, 0))) AS "__riptide_hash"
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
+  WHERE q."account_id" IS NOT NULL AND q."user_id" IS NOT NULL
+  GROUP BY FLOOR(MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) / 4503599627370496)
+),
+d AS (
+  SELECT COALESCE(a."__riptide_bucket", k."bucket") AS "__riptide_bucket"
+  FROM a FULL OUTER JOIN "riptide"."buckets_users___crm_22b2f7ef" AS k ON k."bucket" = a."__riptide_bucket"
+  WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
+),
+m AS (
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", q."__riptide_key_hash", MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  FROM (
+    SELECT MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", q.*
+    FROM (
+select account_id, user_id, email, "first name", plan from users where active
+    ) AS q
+  ) AS q
+  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR FLOOR(q."__riptide_key_hash" / 4503599627370496) IN (SELECT "__riptide_bucket" FROM d)
+),
+s AS (
+  SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_users___crm_22b2f7ef"
+  WHERE FLOOR("key_hash" / 4503599627370496) IN (SELECT "__riptide_bucket" FROM d)
 ),
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
@@ -23,21 +46,27 @@ j AS (
       WHEN s."hash" <> m."__riptide_hash" THEN 'changed'
       ELSE 'unchanged'
     END AS "__riptide_op",
-    COALESCE(m."__riptide_key", s."key") AS "__riptide_key", m."__riptide_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."account_id", m."user_id", m."email", m."first name", m."plan"
+    COALESCE(m."__riptide_key", s."key") AS "__riptide_key", CAST(m."__riptide_hash" AS VARCHAR) AS "__riptide_hash", CAST(COALESCE(m."__riptide_key_hash", s."key_hash") AS VARCHAR) AS "__riptide_key_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."account_id", m."user_id", m."email", m."first name", m."plan"
   FROM m
-  FULL OUTER JOIN "riptide"."snapshot_users___crm_22b2f7ef" AS s ON s."key" = m."__riptide_key"
+  FULL OUTER JOIN s ON s."key" = m."__riptide_key"
   LEFT JOIN dup ON dup."__riptide_key" = m."__riptide_key"
 )
-SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_n", "account_id", "user_id", "email", "first name", "plan" FROM j WHERE "__riptide_op" <> 'unchanged'
+SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "account_id", "user_id", "email", "first name", "plan" FROM j WHERE "__riptide_op" <> 'unchanged'
 UNION ALL
-SELECT 'unchanged', NULL, NULL, count(*), NULL, NULL, NULL, NULL, NULL FROM j WHERE "__riptide_op" = 'unchanged';
+SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE "__riptide_op" = 'unchanged') + COALESCE((SELECT sum(a."__riptide_n") FROM a WHERE a."__riptide_bucket" NOT IN (SELECT "__riptide_bucket" FROM d)), 0) AS BIGINT), NULL, NULL, NULL, NULL, NULL;
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", substr(md5(('1234abcd5678ef90:' || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)), 1, 16) AS "__riptide_hash", q.*
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", q."__riptide_key_hash", MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
+    SELECT MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", q.*
+    FROM (
 select account_id, user_id, email, "first name", plan from users where active
+    ) AS q
   ) AS q
+),
+s AS (
+  SELECT "key", "key_hash", "hash" FROM "ops_riptide"."snapshot_users___crm_22b2f7ef"
 ),
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
@@ -51,29 +80,80 @@ j AS (
       WHEN s."hash" <> m."__riptide_hash" THEN 'changed'
       ELSE 'unchanged'
     END AS "__riptide_op",
-    COALESCE(m."__riptide_key", s."key") AS "__riptide_key", m."__riptide_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."account_id", m."user_id", m."email", m."first name", m."plan"
+    COALESCE(m."__riptide_key", s."key") AS "__riptide_key", CAST(m."__riptide_hash" AS VARCHAR) AS "__riptide_hash", CAST(COALESCE(m."__riptide_key_hash", s."key_hash") AS VARCHAR) AS "__riptide_key_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."account_id", m."user_id", m."email", m."first name", m."plan"
   FROM m
-  FULL OUTER JOIN "ops_riptide"."snapshot_users___crm_22b2f7ef" AS s ON s."key" = m."__riptide_key"
+  FULL OUTER JOIN s ON s."key" = m."__riptide_key"
   LEFT JOIN dup ON dup."__riptide_key" = m."__riptide_key"
 )
-SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_n", "account_id", "user_id", "email", "first name", "plan" FROM j;
+SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "account_id", "user_id", "email", "first name", "plan" FROM j;
 
 -- commit point
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
-INSERT INTO "riptide"."stage_users___crm_22b2f7ef" ("key", "hash", "removed") VALUES ('7|42', '0123456789abcdef', FALSE), ('it\'s|a\\|b', 'fedcba9876543210', FALSE), ('9|1', NULL, TRUE);
+INSERT INTO "riptide"."stage_users___crm_22b2f7ef" ("key", "key_hash", "hash", "removed") VALUES ('7|42', 81985529216486895, 18364758544493064720, FALSE), ('it\'s|a\\|b', 42, 1, FALSE), ('9|1', NULL, NULL, TRUE);
+MERGE INTO "riptide"."buckets_users___crm_22b2f7ef" AS t USING (
+SELECT b AS "bucket", sum(dn) AS "n", COALESCE(sum(CAST(added AS DECIMAL(38, 0))), 0) - COALESCE(sum(CAST(gone AS DECIMAL(38, 0))), 0) AS "digest" FROM (
+  SELECT FLOOR(s."key_hash" / 4503599627370496) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
+  UNION ALL
+  SELECT FLOOR(st."key_hash" / 4503599627370496), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
+) AS x GROUP BY b
+) AS s ON t."bucket" = s."bucket"
+WHEN MATCHED THEN UPDATE SET "n" = t."n" + s."n", "digest" = t."digest" + s."digest"
+WHEN NOT MATCHED THEN INSERT ("bucket", "n", "digest") VALUES (s."bucket", s."n", s."digest");
 MERGE INTO "riptide"."snapshot_users___crm_22b2f7ef" AS t USING "riptide"."stage_users___crm_22b2f7ef" AS s ON t."key" = s."key"
 WHEN MATCHED AND s."removed" THEN DELETE
-WHEN MATCHED THEN UPDATE SET "hash" = s."hash"
-WHEN NOT MATCHED AND NOT s."removed" THEN INSERT ("key", "hash") VALUES (s."key", s."hash");
+WHEN MATCHED THEN UPDATE SET "key_hash" = s."key_hash", "hash" = s."hash"
+WHEN NOT MATCHED AND NOT s."removed" THEN INSERT ("key", "key_hash", "hash") VALUES (s."key", s."key_hash", s."hash");
 
 -- merge of staged rows (deferred destinations)
+MERGE INTO "riptide"."buckets_users___crm_22b2f7ef" AS t USING (
+SELECT b AS "bucket", sum(dn) AS "n", COALESCE(sum(CAST(added AS DECIMAL(38, 0))), 0) - COALESCE(sum(CAST(gone AS DECIMAL(38, 0))), 0) AS "digest" FROM (
+  SELECT FLOOR(s."key_hash" / 4503599627370496) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
+  UNION ALL
+  SELECT FLOOR(st."key_hash" / 4503599627370496), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
+) AS x GROUP BY b
+) AS s ON t."bucket" = s."bucket"
+WHEN MATCHED THEN UPDATE SET "n" = t."n" + s."n", "digest" = t."digest" + s."digest"
+WHEN NOT MATCHED THEN INSERT ("bucket", "n", "digest") VALUES (s."bucket", s."n", s."digest");
 MERGE INTO "riptide"."snapshot_users___crm_22b2f7ef" AS t USING "riptide"."stage_users___crm_22b2f7ef" AS s ON t."key" = s."key"
 WHEN MATCHED AND s."removed" THEN DELETE
-WHEN MATCHED THEN UPDATE SET "hash" = s."hash"
-WHEN NOT MATCHED AND NOT s."removed" THEN INSERT ("key", "hash") VALUES (s."key", s."hash");
+WHEN MATCHED THEN UPDATE SET "key_hash" = s."key_hash", "hash" = s."hash"
+WHEN NOT MATCHED AND NOT s."removed" THEN INSERT ("key", "key_hash", "hash") VALUES (s."key", s."key_hash", s."hash");
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
 
 -- reset
-DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
-DELETE FROM "riptide"."snapshot_users___crm_22b2f7ef";
+DROP TABLE IF EXISTS "riptide"."snapshot_users___crm_22b2f7ef";
+DROP TABLE IF EXISTS "riptide"."stage_users___crm_22b2f7ef";
+DROP TABLE IF EXISTS "riptide"."buckets_users___crm_22b2f7ef";
+DROP TABLE IF EXISTS "riptide"."meta_users___crm_22b2f7ef";
+CREATE SCHEMA IF NOT EXISTS "riptide";
+CREATE TABLE IF NOT EXISTS "riptide"."snapshot_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL PRIMARY KEY, "key_hash" NUMBER(20, 0) NOT NULL, "hash" NUMBER(20, 0) NOT NULL);
+CREATE TRANSIENT TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL, "key_hash" NUMBER(20, 0), "hash" NUMBER(20, 0), "removed" BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" NUMBER(38, 0) NOT NULL);
+CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGINT NOT NULL, "hash_function" VARCHAR NOT NULL, "bucket_bits" BIGINT NOT NULL);
+DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5_number_lower64', 12;
+
+-- meta
+SELECT "format", "hash_function", "bucket_bits" FROM "riptide"."meta_users___crm_22b2f7ef";
+SELECT 'md5_number_lower64';
+
+-- rebucket with 14 bits
+DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
+INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
+SELECT FLOOR("key_hash" / 1125899906842624), count(*), sum(CAST("hash" AS DECIMAL(38, 0))) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY FLOOR("key_hash" / 1125899906842624);
+DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5_number_lower64', 14;
+
+-- fill
+INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash")
+SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')), MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))), MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END))
+FROM (
+select account_id, user_id, email, "first name", plan from users where active
+) AS q
+WHERE q."account_id" IS NOT NULL AND q."user_id" IS NOT NULL;
+DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
+INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
+SELECT FLOOR("key_hash" / 4503599627370496), count(*), sum(CAST("hash" AS DECIMAL(38, 0))) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY FLOOR("key_hash" / 4503599627370496);
+DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5_number_lower64', 12;
 

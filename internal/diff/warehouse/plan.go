@@ -1,0 +1,175 @@
+package warehouse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Plan is the query that diffs the model against the snapshot. Its rows
+// are ColOp, ColKey, ColHash, ColKeyHash, ColN and the model's columns:
+// one row per added, changed or removed key, per row with a null key and
+// per row of a duplicated key, and one row counting the unchanged keys
+// (or, for a full resync, one per unchanged key). The hashes are decimal
+// texts of 64-bit integers, signed or not as the dialect stores them.
+//
+// CTEs: a sums the model's rows per bucket (the only pass over every
+// row); d lists the buckets whose count or sum differ from the bucket
+// table's; m and s are the model's and the snapshot's rows of those
+// buckets (and the model's rows with a null key); j joins them.
+func (q *SQL) Plan() string {
+	d := q.d
+	qt := d.Quote
+	mat := d.Materialized()
+	op, key, hash, kh, n := qt(ColOp), qt(ColKey), qt(ColHash), qt(ColKeyHash), qt(ColN)
+	b := qt("__riptide_bucket")
+	var cols, mcols, nulls strings.Builder
+	for i, c := range q.spec.Columns {
+		if i > 0 {
+			cols.WriteString(", ")
+		}
+		cols.WriteString(qt(c))
+		mcols.WriteString(", m." + qt(c))
+		nulls.WriteString(", NULL")
+	}
+	var sb strings.Builder
+	sb.WriteString("WITH ")
+	pruned := !q.spec.FullResync
+	if pruned {
+		fmt.Fprintf(&sb, "a AS %s(\n  SELECT %s AS %s, count(*) AS %s, %s AS %s\n  FROM (\n%s\n  ) AS q\n  WHERE %s\n  GROUP BY %s\n),\n",
+			mat, q.bucket(q.keyHash("q")), b, n, d.Sum(q.rowHash("q")), hash, q.model(), q.keyNotNull("q"), q.bucket(q.keyHash("q")))
+		fmt.Fprintf(&sb, "d AS %s(\n  SELECT COALESCE(a.%s, k.%s) AS %s\n  FROM a FULL OUTER JOIN %s AS k ON k.%s = a.%s\n"+
+			"  WHERE COALESCE(a.%s, 0) <> COALESCE(k.%s, 0) OR COALESCE(a.%s, 0) <> COALESCE(k.%s, 0)\n),\n",
+			mat, b, qt("bucket"), b, q.d.(bucketReader).bucketsFrom(q.t.Buckets), qt("bucket"), b,
+			n, qt("n"), hash, qt("digest"))
+	}
+	fmt.Fprintf(&sb, "m AS (\n  SELECT %s AS %s, q.%s, %s AS %s, %s\n  FROM (\n    SELECT %s AS %s, q.*\n    FROM (\n%s\n    ) AS q\n  ) AS q\n",
+		q.KeyExpr("q"), key, kh, q.rowHash("q"), hash, prefixed("q.", q.quoted(q.spec.Columns)),
+		q.keyHash("q"), kh, q.model())
+	if pruned {
+		fmt.Fprintf(&sb, "  WHERE %s OR %s IN (SELECT %s FROM d)\n", q.keyNull("q"), q.bucket("q."+kh), b)
+	}
+	sb.WriteString("),\n")
+	fmt.Fprintf(&sb, "s AS (\n  SELECT %s, %s, %s FROM %s", qt("key"), qt("key_hash"), qt("hash"), q.t.Snapshot)
+	if pruned {
+		fmt.Fprintf(&sb, "\n  WHERE %s IN (SELECT %s FROM d)", q.bucket(qt("key_hash")), b)
+	}
+	sb.WriteString("\n),\n")
+	fmt.Fprintf(&sb, "dup AS (\n  SELECT %s, count(*) AS %s FROM m WHERE %s IS NOT NULL GROUP BY %s HAVING count(*) > 1\n),\n", key, n, key, key)
+	fmt.Fprintf(&sb, "j AS %s(\n  SELECT CASE\n", mat)
+	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL AND s.%s IS NULL THEN '%s'\n", key, qt("key"), OpNullKey)
+	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL THEN '%s'\n", key, OpRemoved)
+	fmt.Fprintf(&sb, "      WHEN dup.%s IS NOT NULL THEN '%s'\n", key, OpDuplicate)
+	fmt.Fprintf(&sb, "      WHEN s.%s IS NULL THEN '%s'\n", qt("key"), OpAdded)
+	fmt.Fprintf(&sb, "      WHEN s.%s <> m.%s THEN '%s'\n", qt("hash"), hash, OpChanged)
+	fmt.Fprintf(&sb, "      ELSE '%s'\n    END AS %s,\n", OpUnchanged, op)
+	fmt.Fprintf(&sb, "    COALESCE(m.%s, s.%s) AS %s, %s AS %s, %s AS %s, COALESCE(dup.%s, 1) AS %s%s\n",
+		key, qt("key"), key, d.Text("m."+hash), hash, d.Text(fmt.Sprintf("COALESCE(m.%s, s.%s)", kh, qt("key_hash"))), kh, n, n, mcols.String())
+	fmt.Fprintf(&sb, "  FROM m\n  FULL OUTER JOIN s ON s.%s = m.%s\n  LEFT JOIN dup ON dup.%s = m.%s\n)\n",
+		qt("key"), key, key, key)
+	if !pruned {
+		fmt.Fprintf(&sb, "SELECT %s, %s, %s, %s, %s, %s FROM j", op, key, hash, kh, n, cols.String())
+	} else {
+		fmt.Fprintf(&sb, "SELECT %s, %s, %s, %s, %s, %s FROM j WHERE %s <> '%s'\n", op, key, hash, kh, n, cols.String(), op, OpUnchanged)
+		fmt.Fprintf(&sb, "UNION ALL\nSELECT '%s', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE %s = '%s')"+
+			" + COALESCE((SELECT sum(a.%s) FROM a WHERE a.%s NOT IN (SELECT %s FROM d)), 0) AS BIGINT)%s",
+			OpUnchanged, op, OpUnchanged, n, b, b, nulls.String())
+	}
+	sb.WriteString(d.PlanSuffix())
+	return sb.String()
+}
+
+func (q *SQL) quoted(cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = q.d.Quote(c)
+	}
+	return out
+}
+
+func prefixed(prefix string, items []string) string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = prefix + it
+	}
+	return strings.Join(out, ", ")
+}
+
+// bucketReader is how a plan reads the bucket table: the table itself,
+// or, where the warehouse sums rows of one bucket lazily (ClickHouse's
+// SummingMergeTree), an aggregate of it.
+type bucketReader interface {
+	bucketsFrom(table string) string
+}
+
+// Row is an acknowledged key to merge into the snapshot: its key hash
+// and new row hash as the plan returned them, or Removed.
+type Row struct {
+	Key     string
+	KeyHash uint64
+	Hash    uint64
+	Removed bool
+}
+
+// stageChunk is how many rows one INSERT of the staging table carries.
+const stageChunk = 500
+
+// Stage adds rows to the staging table.
+func (q *SQL) Stage(rows []Row) ([]string, error) {
+	var stmts []string
+	qt := q.d.Quote
+	head := fmt.Sprintf("INSERT INTO %s (%s, %s, %s, %s) VALUES ", q.t.Stage, qt("key"), qt("key_hash"), qt("hash"), qt("removed"))
+	for start := 0; start < len(rows); start += stageChunk {
+		var b strings.Builder
+		b.WriteString(head)
+		for i, r := range rows[start:min(start+stageChunk, len(rows))] {
+			if strings.IndexByte(r.Key, 0) >= 0 {
+				return nil, fmt.Errorf("stage key %q: it holds a NUL byte, which warehouses' text cannot", r.Key)
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			kh, hash := "NULL", "NULL"
+			if !r.Removed {
+				kh, hash = q.d.HashLiteral(r.KeyHash), q.d.HashLiteral(r.Hash)
+			}
+			fmt.Fprintf(&b, "(%s, %s, %s, %s)", q.d.Literal(r.Key), kh, hash, q.d.Bool(r.Removed))
+		}
+		stmts = append(stmts, b.String())
+	}
+	return stmts, nil
+}
+
+// bucketDeltas is what merging the staged rows changes per bucket: the
+// snapshot rows of staged keys leave their buckets, the staged rows that
+// are not removed enter theirs.
+func (q *SQL) bucketDeltas() string {
+	d, qt := q.d, q.d.Quote
+	key, kh, hash := qt("key"), qt("key_hash"), qt("hash")
+	return fmt.Sprintf("SELECT b AS %s, sum(dn) AS %s, COALESCE(%s, 0) - COALESCE(%s, 0) AS %s FROM (\n"+
+		"  SELECT %s AS b, -1 AS dn, NULL AS added, s.%s AS gone FROM %s AS s WHERE s.%s IN (SELECT %s FROM %s)\n"+
+		"  UNION ALL\n"+
+		"  SELECT %s, 1, st.%s, NULL FROM %s AS st WHERE NOT st.%s\n"+
+		") AS x GROUP BY b",
+		qt("bucket"), qt("n"), d.Sum("added"), d.Sum("gone"), qt("digest"),
+		q.bucket("s."+kh), hash, q.t.Snapshot, key, key, q.t.Stage,
+		q.bucket("st."+kh), hash, q.t.Stage, qt("removed"))
+}
+
+// Merge applies the staged rows to the bucket table and the snapshot,
+// and empties the staging table.
+func (q *SQL) Merge() []string {
+	stmts := append(q.d.AddBuckets(q.t, q.bucketDeltas()), q.d.Merge(q.t)...)
+	return append(stmts, q.d.Clear(q.t.Stage))
+}
+
+// Commit is one commit point: empty the staging table, stage the rows
+// and merge them, to be run as one transaction.
+func (q *SQL) Commit(rows []Row) ([]string, error) {
+	stmts, err := q.Stage(rows)
+	if err != nil {
+		return nil, err
+	}
+	stmts = append([]string{q.d.Clear(q.t.Stage)}, stmts...)
+	stmts = append(stmts, q.d.AddBuckets(q.t, q.bucketDeltas())...)
+	return append(stmts, q.d.Merge(q.t)...), nil
+}
