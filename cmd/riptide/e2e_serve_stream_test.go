@@ -237,7 +237,8 @@ syncs:
 	}
 	_, metrics := call("GET", "/metrics")
 	for _, want := range []string{`riptide_stream_up{sync="live_users"} 1`, `riptide_stream_up{sync="spend"} 1`,
-		`riptide_stream_restarts_total{sync="live_users"} 1`, `riptide_stream_slot_lag_bytes{sync="live_users"}`} {
+		`riptide_stream_restarts_total{sync="live_users"} 1`, `riptide_stream_slot_lag_bytes{sync="live_users"}`,
+		`riptide_stream_queue_depth{sync="live_users"} 0`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)
 		}

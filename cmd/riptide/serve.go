@@ -488,7 +488,7 @@ func (a *serveAlerts) onFinish(r *engine.Result) {
 func streamStatus(st streamsync.Status) server.StreamStatus {
 	return server.StreamStatus{
 		State: st.State, Since: st.Since, Slot: st.Slot, Exact: st.Exact, Tables: st.Tables,
-		Error: st.Error, Restarts: st.Restarts, SlotLagBytes: st.SlotLagBytes,
+		Error: st.Error, Restarts: st.Restarts, SlotLagBytes: st.SlotLagBytes, QueueDepth: st.QueueDepth,
 	}
 }
 

@@ -107,8 +107,8 @@ type Sync struct {
 	// Mapping lists destination fields in the order written. When the sync
 	// declares no mapping, MapAll is set and every model column is sent
 	// under its own name.
-	Mapping  []Mapping
-	MapAll   bool
+	Mapping     []Mapping
+	MapAll      bool
 	Schedule    Schedule
 	SchedulePos Pos
 	// After lists the syncs whose successful runs trigger this one under

@@ -27,6 +27,7 @@ type Metrics struct {
 	waitSeconds *prometheus.CounterVec
 	streamUp    *prometheus.GaugeVec
 	streamLag   *prometheus.GaugeVec
+	streamQueue *prometheus.GaugeVec
 	restarts    *prometheus.CounterVec
 	depthOnce   sync.Once
 
@@ -68,12 +69,15 @@ func NewMetrics() *Metrics {
 			Name: "riptide_stream_slot_lag_bytes",
 			Help: "Write-ahead log a stream sync's replication slot holds undelivered (what the stream has yet to deliver, and the disk it keeps on the database server).",
 		}, []string{"sync"}),
+		streamQueue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riptide_stream_queue_depth", Help: "Changes (distinct keys) waiting in a stream sync's change queue for the destination.",
+		}, []string{"sync"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riptide_stream_restarts_total", Help: "Times a stream sync failed and was started again.",
 		}, []string{"sync"}),
 		seenRestarts: map[string]int{},
 	}
-	m.reg.MustRegister(m.runs, m.rows, m.duration, m.requests, m.waits, m.waitSeconds, m.streamUp, m.streamLag, m.restarts,
+	m.reg.MustRegister(m.runs, m.rows, m.duration, m.requests, m.waits, m.waitSeconds, m.streamUp, m.streamLag, m.streamQueue, m.restarts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -136,6 +140,7 @@ func (m *Metrics) ObserveStream(sync string, st StreamStatus) {
 	if st.SlotLagBytes >= 0 {
 		m.streamLag.WithLabelValues(sync).Set(float64(st.SlotLagBytes))
 	}
+	m.streamQueue.WithLabelValues(sync).Set(float64(st.QueueDepth))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if n := st.Restarts - m.seenRestarts[sync]; n > 0 {

@@ -85,6 +85,8 @@ type StreamStatus struct {
 	Error        string   `json:"error,omitempty"`
 	Restarts     int      `json:"restarts"`
 	SlotLagBytes int64    `json:"slot_lag_bytes"`
+	// QueueDepth is how many changes wait in the sync's change queue.
+	QueueDepth int64 `json:"queue_depth"`
 }
 
 // MaxBodyBytes bounds request bodies: the API takes small JSON objects.

@@ -37,6 +37,9 @@ type Status struct {
 	// SlotLagBytes is the write-ahead log the slot holds undelivered,
 	// as last measured; -1 before the first measurement.
 	SlotLagBytes int64 `json:"slot_lag_bytes"`
+	// QueueDepth is how many changes (distinct keys) wait in the sync's
+	// change queue for the destination, as last measured.
+	QueueDepth int64 `json:"queue_depth"`
 }
 
 // SupervisorConfig configures a Supervisor.
@@ -270,7 +273,8 @@ func (s *Supervisor) run(ctx context.Context, e *engine.Engine, name string, sv 
 	}
 }
 
-// measureLag measures the sync's slot lag every LagInterval.
+// measureLag measures the sync's slot lag and queue depth every
+// LagInterval.
 func (s *Supervisor) measureLag(ctx context.Context, e *engine.Engine, name string, sv *supervised) {
 	sy := e.Project.Syncs[name]
 	url := e.Project.Sources[e.Project.Models[sy.Model].Source].Settings.String("url")
@@ -291,6 +295,13 @@ func (s *Supervisor) measureLag(ctx context.Context, e *engine.Engine, name stri
 			s.cfg.Logger().Warn("measure stream slot lag", "sync", name, "error", e.Redactor.Error(err))
 		case ok:
 			sv.update(s, func(st *Status) { st.Slot, st.SlotLagBytes = slot, lag })
+		}
+		if e.Store != nil {
+			if n, err := e.StreamQueueLen(ctx, name); err == nil {
+				sv.update(s, func(st *Status) { st.QueueDepth = n })
+			} else if ctx.Err() == nil {
+				s.cfg.Logger().Warn("measure stream queue depth", "sync", name, "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
