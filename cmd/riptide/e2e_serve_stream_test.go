@@ -59,7 +59,7 @@ func TestE2EServeStream(t *testing.T) {
 			}
 		}
 	})
-	exec1(`CREATE TABLE users (id int PRIMARY KEY, email text, plan text)`)
+	exec1(`CREATE TABLE users (id int PRIMARY KEY, email text, plan text, bio text)`)
 	exec1(`CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL, amount int NOT NULL)`)
 	exec1(`INSERT INTO users VALUES (1, 'a@example.com', 'free'), (2, 'b@example.com', 'pro'), (3, 'c@example.com', 'free')`)
 	exec1(`INSERT INTO orders VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7)`)
@@ -80,7 +80,7 @@ models:
   users:
     source: pg
     primary_key: id
-    sql: select id, email, plan from users where plan <> 'banned'
+    sql: select id, email, plan, bio from users where plan <> 'banned' and (bio is null or bio <> 'hidden')
   spend:
     source: pg
     primary_key: id
@@ -187,6 +187,15 @@ syncs:
 	usersSent = waitRecords(t, usersHook, usersSent, "delete 3|upsert 4 pro", logs)
 	exec1(`INSERT INTO orders VALUES (4, 2, 3), (5, 4, 1)`)
 	spendSent = waitRecords(t, spendHook, spendSent, "upsert 2 10|upsert 4 1", logs)
+	// A value stored out of line (TOAST) and left as it was is not in the
+	// update's change, and the model's filter needs it: the row is read
+	// again from the table.
+	exec1(`INSERT INTO users VALUES (7, 'g@example.com', 'free', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 400) i))`)
+	usersSent = waitRecords(t, usersHook, usersSent, "upsert 7 free", logs)
+	exec1(`UPDATE users SET plan = 'pro' WHERE id = 7`)
+	usersSent = waitRecords(t, usersHook, usersSent, "upsert 7 pro", logs)
+	exec1(`UPDATE users SET plan = 'banned' WHERE id = 7`)
+	usersSent = waitRecords(t, usersHook, usersSent, "delete 7", logs)
 	// A change to a table of the model that leaves its rows as they were
 	// triggers a plan that sends nothing.
 	exec1(`UPDATE users SET email = 'a2@example.com' WHERE id = 1`)

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -21,7 +22,9 @@ type Bound struct {
 	// Columns are the model's column names.
 	Columns []string
 	// Key marks the model columns that are the table's primary key.
-	Key    []bool
+	Key []bool
+	// Types are the model columns' type OIDs.
+	Types  []uint32
 	source []int // table column of each model column
 	where  func(row []any) (tri, error)
 }
@@ -40,6 +43,7 @@ func (m *Model) Bind(cols []Column) (*Bound, error) {
 		for i, c := range cols {
 			b.Columns = append(b.Columns, c.Name)
 			b.Key = append(b.Key, c.Key)
+			b.Types = append(b.Types, c.Type)
 			b.source = append(b.source, i)
 		}
 	}
@@ -50,6 +54,7 @@ func (m *Model) Bind(cols []Column) (*Bound, error) {
 		}
 		b.Columns = append(b.Columns, p.Name)
 		b.Key = append(b.Key, cols[i].Key)
+		b.Types = append(b.Types, cols[i].Type)
 		b.source = append(b.source, i)
 	}
 	for i, c := range cols {
@@ -85,11 +90,11 @@ func containsInt(list []int, n int) bool {
 // destination never had is the engine's to skip.
 func (b *Bound) Apply(c Change) ([]Action, error) {
 	if c.Op == Delete {
-		return []Action{b.deletion(c.Key)}, nil
+		return []Action{b.Deletion(c.Key)}, nil
 	}
 	var out []Action
 	if c.Op == Update && c.KeyChanged() {
-		out = append(out, b.deletion(c.Key))
+		out = append(out, b.Deletion(c.Key))
 	}
 	in, err := b.where(c.Row)
 	if err != nil {
@@ -103,12 +108,14 @@ func (b *Bound) Apply(c Change) ([]Action, error) {
 		}
 		out = append(out, Action{Row: row})
 	case c.Op == Update && !c.KeyChanged():
-		out = append(out, b.deletion(c.Key))
+		out = append(out, b.Deletion(c.Key))
 	}
 	return out, nil
 }
 
-func (b *Bound) deletion(key []any) Action {
+// Deletion is the action deleting the model's row whose key a table row
+// (or a change's Key) holds.
+func (b *Bound) Deletion(key []any) Action {
 	row := make([]any, len(b.source))
 	for i, s := range b.source {
 		if b.Key[i] {
@@ -269,9 +276,13 @@ func compile2(l, r Expr, cols []Column, index map[string]int) (func([]any) (tri,
 	return lf, rf, err
 }
 
+// ErrUnchanged marks a change whose filter needs a value the server did
+// not send (stored out of line, TOAST, and left as it was by an update):
+// only the table can tell the row now (Lookup).
+var ErrUnchanged = errors.New("a value the update did not send")
+
 func unchangedError(c Column) error {
-	return fmt.Errorf("filter: column %s is stored out of line (TOAST) and the update did not send it; "+
-		"ALTER TABLE … REPLICA IDENTITY FULL is not supported yet", c.Name)
+	return fmt.Errorf("filter: column %s is stored out of line (TOAST) and the update did not send it: %w", c.Name, ErrUnchanged)
 }
 
 // compareFunc compiles "column op literal" for the column's type: the

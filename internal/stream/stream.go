@@ -188,21 +188,31 @@ func (s *Stream) prepare(ctx context.Context) error {
 // with the settings under which column values are written as text fixed
 // to those TextDecoder reads.
 func (s *Stream) replicationConfig() (*pgconn.Config, error) {
-	cfg, err := pgconn.ParseConfig(s.cfg.URL)
+	cfg, err := textConfig(s.cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["replication"] = "database"
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = "riptide stream " + s.cfg.Slot
+	}
+	return cfg, nil
+}
+
+// textConfig is the URL's connection with the settings under which
+// column values are written as text fixed to those TextDecoder reads.
+func textConfig(url string) (*pgconn.Config, error) {
+	cfg, err := pgconn.ParseConfig(url)
 	if err != nil {
 		return nil, errors.New("stream: invalid database url")
 	}
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
-	cfg.RuntimeParams["replication"] = "database"
 	cfg.RuntimeParams["DateStyle"] = "ISO"
 	cfg.RuntimeParams["IntervalStyle"] = "postgres"
 	cfg.RuntimeParams["TimeZone"] = "UTC"
 	cfg.RuntimeParams["extra_float_digits"] = "3"
-	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = "riptide stream " + s.cfg.Slot
-	}
 	return cfg, nil
 }
 

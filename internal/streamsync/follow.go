@@ -203,7 +203,8 @@ func (f *follow) exact(ctx context.Context, m *stream.Model) error {
 	if f.cfg.Following != nil {
 		f.cfg.Following(Following{Slot: f.slot, Exact: true, Tables: []string{st.Table().String()}})
 	}
-	feed := &exactFeed{s: st, model: m, primaryKey: f.model.PrimaryKey, log: f.log}
+	feed := &exactFeed{s: st, model: m, primaryKey: f.model.PrimaryKey, log: f.log, lookup: stream.NewLookup(f.url, f.model.SQL)}
+	defer feed.lookup.Close(context.WithoutCancel(ctx))
 	for {
 		err := f.cfg.Engine.Follow(ctx, f.sync.Name, feed)
 		var resync *errResync
