@@ -174,6 +174,9 @@ type follower struct {
 }
 
 // run runs the reader and the deliverer until ctx is done or one fails.
+// When the reader fails (the feed ended or failed), the deliverer first
+// delivers what is queued: a caller that then runs the sync in batch
+// (after a TRUNCATE) finds no older change left to send after that run.
 func (f *follower) run(parent context.Context, feed ChangeFeed) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -181,24 +184,29 @@ func (f *follower) run(parent context.Context, feed ChangeFeed) error {
 	// pending is enough, as it takes all it finds.
 	wake := make(chan struct{}, 1)
 	readDone := make(chan struct{})
+	var readErr error
 	go func() {
 		defer close(readDone)
-		cancel(f.read(ctx, feed, wake))
+		readErr = f.read(ctx, feed, wake)
 	}()
-	cancel(f.drain(ctx, wake))
+	err := f.drain(ctx, wake, readDone, &readErr)
+	cancel(err)
 	<-readDone
 	if parent.Err() != nil {
 		return nil
 	}
-	// The first of the two to fail stopped the other.
-	return context.Cause(ctx)
+	return err
 }
 
 // drain delivers queued changes, oldest first, as long as there are any,
-// then waits for the reader to queue more. It returns only with an error
-// (ctx's cause when stopped).
-func (f *follower) drain(ctx context.Context, wake <-chan struct{}) error {
-	var pause time.Duration
+// then waits for the reader to queue more. It returns only with an error:
+// ctx's cause when stopped, its own, or, once the queue is empty, the
+// reader's (*readErr, set when readDone is closed).
+func (f *follower) drain(ctx context.Context, wake <-chan struct{}, readDone <-chan struct{}, readErr *error) error {
+	var (
+		pause      time.Duration
+		readerDone bool
+	)
 	for {
 		pending, err := f.queue.Take(ctx, maxStreamBatch)
 		if err != nil {
@@ -208,12 +216,17 @@ func (f *follower) drain(ctx context.Context, wake <-chan struct{}) error {
 			return fmt.Errorf("sync %s: %w", f.sync.Name, err)
 		}
 		if len(pending) == 0 {
+			if readerDone {
+				return *readErr
+			}
 			select {
 			case <-wake:
-				continue
+			case <-readDone:
+				readerDone = true
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
+			continue
 		}
 		kept, err := f.deliver(ctx, pending)
 		if err != nil {

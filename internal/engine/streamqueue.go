@@ -32,10 +32,16 @@ func (f *follower) read(ctx context.Context, feed ChangeFeed, wake chan<- struct
 			return err
 		}
 		last := b.Position
+		var failed error // the feed's, after the changes before it
 		lctx, cancel := context.WithTimeout(ctx, StreamLinger)
 		for len(changes) < maxStreamBatch {
 			b, err := feed.Next(lctx)
 			if err != nil {
+				if lctx.Err() == nil || !errors.Is(err, lctx.Err()) {
+					// Not the linger's end: the feed failed, or stopped for
+					// its caller (a TRUNCATE), after what was gathered.
+					failed = fmt.Errorf("sync %s: stream: %w", f.sync.Name, err)
+				}
 				break
 			}
 			if changes, err = f.queueable(changes, b); err != nil {
@@ -62,6 +68,9 @@ func (f *follower) read(ctx context.Context, feed ChangeFeed, wake chan<- struct
 			case wake <- struct{}{}:
 			default: // a wake-up is already pending
 			}
+		}
+		if failed != nil {
+			return failed
 		}
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -357,5 +358,98 @@ func TestQueuedChangeRoundTrip(t *testing.T) {
 		if _, _, err := decodeChange(bad); err == nil {
 			t.Errorf("decodeChange(%x): no error", bad)
 		}
+	}
+}
+
+// scriptFeed gives its batches, then fails with err once (as a feed
+// reporting a TRUNCATE does), then has nothing more.
+type scriptFeed struct {
+	fakeFeed
+	batches []ChangeBatch
+	err     error
+}
+
+func (f *scriptFeed) Next(ctx context.Context) (ChangeBatch, error) {
+	if len(f.batches) > 0 {
+		b := f.batches[0]
+		f.batches = f.batches[1:]
+		return b, nil
+	}
+	if err := f.err; err != nil {
+		f.err = nil
+		return ChangeBatch{}, err
+	}
+	<-ctx.Done()
+	return ChangeBatch{}, ctx.Err()
+}
+
+// followOnce runs Follow until it returns; the timeout only keeps a test
+// whose Follow never returns from hanging.
+func (b *bundle) followOnce(feed ChangeFeed) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return b.engine.Follow(ctx, "s", feed)
+}
+
+// A feed that stops for its caller (a TRUNCATE, which the caller answers
+// with a batch run) right after changes: those are queued, acknowledged
+// and delivered before Follow returns the feed's error, so that no change
+// older than the caller's batch run is left to be sent after it.
+func TestFollowDeliversWhatWasQueuedBeforeAFeedError(t *testing.T) {
+	b := setup(t)
+	feed := &scriptFeed{
+		batches: []ChangeBatch{
+			{Columns: userCols, Position: 4, Changes: []ModelChange{upsert(1, "a@x", "free")}},
+			{Columns: userCols, Position: 6, Changes: []ModelChange{upsert(2, "b@x", "pro")}},
+		},
+		err: errors.New("table users was truncated"),
+	}
+	err := b.followOnce(feed)
+	if err == nil || !strings.Contains(err.Error(), "table users was truncated") {
+		t.Fatalf("Follow: %v", err)
+	}
+	if got := feed.lastAck(); got != 6 {
+		t.Errorf("acknowledged %d, want 6", got)
+	}
+	if got := strings.Join(b.crm.takeOps(), ","); got != "upsert 1,upsert 2" {
+		t.Errorf("delivered %s", got)
+	}
+	if n := b.queued("s"); n != 0 {
+		t.Errorf("%d changes left queued", n)
+	}
+}
+
+// Changes queued with the model's columns of the time are delivered with
+// them; a change of the columns while following stops Follow once the
+// older changes are delivered, and the next Follow delivers the newer.
+func TestFollowColumnsChangedWhileQueued(t *testing.T) {
+	b := setup(t)
+	wider := []string{"id", "email", "plan", "seats"}
+	feed := &scriptFeed{
+		batches: []ChangeBatch{
+			{Columns: userCols, Position: 1, Changes: []ModelChange{upsert(1, "a@x", "free")}},
+			{Columns: wider, Position: 2, Changes: []ModelChange{{Row: []any{int64(2), "b@x", "pro", int64(5)}}}},
+		},
+		err: errors.New("feed over"),
+	}
+	err := b.followOnce(feed)
+	if err == nil || !strings.Contains(err.Error(), "columns changed") {
+		t.Fatalf("Follow: %v; want the columns change", err)
+	}
+	if got := strings.Join(b.crm.takeOps(), ","); got != "upsert 1" {
+		t.Errorf("delivered %s before the columns changed", got)
+	}
+	if n := b.queued("s"); n != 1 {
+		t.Fatalf("%d changes queued, want the one with the new columns", n)
+	}
+	err = b.followOnce(&scriptFeed{err: errors.New("feed over")})
+	if err == nil || !strings.Contains(err.Error(), "feed over") {
+		t.Fatalf("second Follow: %v", err)
+	}
+	if got := strings.Join(b.crm.takeOps(), ","); got != "upsert 2" || b.crm.records["2"]["plan"] != "pro" {
+		t.Errorf("second Follow delivered %s, %v", got, b.crm.records["2"])
+	}
+	if n := b.queued("s"); n != 0 {
+		t.Errorf("%d changes left queued", n)
 	}
 }
