@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -102,74 +103,10 @@ syncs:
     schedule: stream
     mapping: {plan: plan}
 `)
-	key := "RIPTIDE_SECRET_KEY=" + strings.Repeat("5e", 32)
 	p.env = []string{"PG_URL=" + pgURL, "USERS_URL=" + usersHook.URL() + "/users", "SPEND_URL=" + spendHook.URL() + "/spend",
-		"ALERT_URL=" + alertHook.URL() + "/alerts", "HOOK_SECRET=" + secret, key}
-	r := p.riptide("tokens", "create", "--role", "editor", "--name", "ci", "--json")
-	var created map[string]string
-	if err := json.Unmarshal([]byte(r.stdout), &created); r.code != 0 || err != nil {
-		t.Fatalf("tokens create: exit %d %s %s", r.code, r.stdout, r.stderr)
-	}
-	token := created["token"]
-
-	cmd := exec.Command(riptideBin(t), "-p", p.dir, "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), append(p.env, "RIPTIDE_STREAM_BACKOFF=1s", "RIPTIDE_STREAM_LAG_INTERVAL=200ms")...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() {
-		t.Fatalf("serve printed nothing; logs:\n%s", logs.String())
-	}
-	_, base, _ := strings.Cut(sc.Text(), "listening on ")
-	go io.Copy(io.Discard, stdout)
-	call := func(method, path string) (int, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
-	}
-	type streamView struct {
-		State        string
-		Exact        bool
-		Tables       []string
-		Restarts     int
-		Error        string
-		SlotLagBytes int64 `json:"slot_lag_bytes"`
-	}
-	// waitStream waits until the sync's stream is following with at
-	// least restarts restarts, and returns it.
-	waitStream := func(sync string, restarts int) streamView {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			code, body := call("GET", "/api/v1/syncs/"+sync)
-			var v struct{ Stream *streamView }
-			if code != 200 || json.Unmarshal(body, &v) != nil {
-				t.Fatalf("get sync %s: %d %s", sync, code, body)
-			}
-			if v.Stream != nil && v.Stream.State == "following" && v.Stream.Restarts >= restarts {
-				return *v.Stream
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("sync %s: stream %s; logs:\n%s", sync, body, logs.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+		"ALERT_URL=" + alertHook.URL() + "/alerts", "HOOK_SECRET=" + secret}
+	sv := startStreamServe(t, p)
+	cmd, logs, call, waitStream := sv.cmd, sv.logs, sv.call, sv.waitStream
 	live := waitStream("live_users", 0)
 	if !live.Exact || strings.Join(live.Tables, ",") != "public.users" {
 		t.Errorf("live_users stream: %+v, want exact on public.users", live)
@@ -265,5 +202,229 @@ syncs:
 		if r.code != 0 || v.counts() != "succeeded add=0 chg=0 rem=0 rej=0 ok=0 fail=0" {
 			t.Errorf("batch run of %s after the streams: exit %d, %s\n%s", sync, r.code, v.counts(), r.stderr)
 		}
+	}
+}
+
+// streamServe is `riptide serve` of a project with stream syncs.
+type streamServe struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	logs *lockedBuffer
+	base string
+	tok  string
+}
+
+// streamView is a sync's stream as the API shows it.
+type streamView struct {
+	State        string
+	Exact        bool
+	Tables       []string
+	Restarts     int
+	Error        string
+	SlotLagBytes int64 `json:"slot_lag_bytes"`
+	QueueDepth   int64 `json:"queue_depth"`
+}
+
+// startStreamServe starts serve on p with an editor token, stream retries
+// after 1 s and lag measured every 200 ms.
+func startStreamServe(t *testing.T, p *proj) *streamServe {
+	t.Helper()
+	p.env = append(p.env, "RIPTIDE_SECRET_KEY="+strings.Repeat("5e", 32))
+	r := p.riptide("tokens", "create", "--role", "editor", "--name", "ci", "--json")
+	var created map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &created); r.code != 0 || err != nil {
+		t.Fatalf("tokens create: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	cmd := exec.Command(riptideBin(t), "-p", p.dir, "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), append(p.env, "RIPTIDE_STREAM_BACKOFF=1s", "RIPTIDE_STREAM_LAG_INTERVAL=200ms")...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := &streamServe{t: t, cmd: cmd, logs: &lockedBuffer{}, tok: created["token"]}
+	cmd.Stderr = sv.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() {
+		t.Fatalf("serve printed nothing; logs:\n%s", sv.logs.String())
+	}
+	_, sv.base, _ = strings.Cut(sc.Text(), "listening on ")
+	go io.Copy(io.Discard, stdout)
+	return sv
+}
+
+func (sv *streamServe) call(method, path string) (int, []byte) {
+	sv.t.Helper()
+	req, _ := http.NewRequest(method, sv.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+sv.tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		sv.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// stream is the sync's stream as the API shows it now.
+func (sv *streamServe) stream(sync string) streamView {
+	sv.t.Helper()
+	code, body := sv.call("GET", "/api/v1/syncs/"+sync)
+	var v struct{ Stream *streamView }
+	if code != 200 || json.Unmarshal(body, &v) != nil || v.Stream == nil {
+		sv.t.Fatalf("get sync %s: %d %s", sync, code, body)
+	}
+	return *v.Stream
+}
+
+// waitStream waits until the sync's stream is following with at least
+// restarts restarts, and returns it.
+func (sv *streamServe) waitStream(sync string, restarts int) streamView {
+	sv.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := sv.stream(sync)
+		if st.State == "following" && st.Restarts >= restarts {
+			return st
+		}
+		if time.Now().After(deadline) {
+			sv.t.Fatalf("sync %s: stream %+v; logs:\n%s", sync, st, sv.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestE2EStreamOutage takes the destination of a stream sync away under
+// serve: the stream keeps reading and acknowledging the slot, its changes
+// wait in the sync's change queue — one per key, the last —, and when the
+// destination comes back the last value of every key is delivered and
+// the queue empties.
+func TestE2EStreamOutage(t *testing.T) {
+	t.Parallel()
+	pgURL := testsvc.PostgresURL(t)
+	testsvc.LogicalReplication(t, pgURL)
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(ctx)
+	slot, err := streamsync.SlotName(pgURL, "live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stream.Drop(context.Background(), pgURL, slot, slot); err != nil {
+			t.Errorf("drop slot %s: %v", slot, err)
+		}
+	})
+	if _, err := pg.Exec(ctx, `CREATE TABLE users (id int PRIMARY KEY, plan text)`); err != nil {
+		t.Fatal(err)
+	}
+	hook := webhooktest.New()
+	t.Cleanup(hook.Close)
+	p := newProj(t, `
+sources:
+  pg: {type: postgres, url: "${PG_URL}"}
+destinations:
+  hook: {type: webhook, url: "${HOOK_URL}"}
+models:
+  users: {source: pg, primary_key: id, sql: "select id, plan from users"}
+syncs:
+  live: {model: users, destination: hook, schedule: stream, mapping: {plan: plan}}
+`)
+	p.env = []string{"PG_URL=" + pgURL, "HOOK_URL=" + hook.URL() + "/users"}
+	sv := startStreamServe(t, p)
+	sv.waitStream("live", 0)
+	if _, err := pg.Exec(ctx, `INSERT INTO users SELECT i, 'v0' FROM generate_series(1, 100) i`); err != nil {
+		t.Fatal(err)
+	}
+	accepted := func() map[string]string {
+		last := map[string]string{}
+		for _, rq := range hook.Requests() {
+			if rq.Status != 200 {
+				continue
+			}
+			for _, rec := range rq.Records {
+				last[rec.Key] = fmt.Sprint(rec.Data["plan"])
+			}
+		}
+		return last
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(accepted()) < 100; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 100 inserted rows delivered; logs:\n%s", len(accepted()), sv.logs.String())
+		}
+	}
+
+	// The destination goes away; every row changes three times.
+	hook.FailNext(1_000_000, webhooktest.Failure{Status: 503})
+	for v := 1; v <= 3; v++ {
+		if _, err := pg.Exec(ctx, `UPDATE users SET plan = $1`, fmt.Sprintf("v%d", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st streamView
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st = sv.stream("live")
+		if st.QueueDepth == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue depth %d during the outage, want the 100 keys changed; logs:\n%s", st.QueueDepth, sv.logs.String())
+		}
+	}
+	if hook.Injected() == 0 {
+		t.Fatal("no request met the outage")
+	}
+	for k, v := range accepted() {
+		if v != "v0" {
+			t.Fatalf("key %s delivered as %s during the outage", k, v)
+		}
+	}
+	if st.State != "following" {
+		t.Errorf("the stream is %s during the destination's outage, want following (changes queue)", st.State)
+	}
+
+	hook.ClearFaults()
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		last, done := accepted(), true
+		for i := 1; i <= 100; i++ {
+			if last[fmt.Sprint(i)] != "v3" {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the outage, delivered %v; logs:\n%s", last, sv.logs.String())
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); sv.stream("live").QueueDepth != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue depth %d after the outage", sv.stream("live").QueueDepth)
+		}
+	}
+	// Only the last value of each key was sent after the outage: the
+	// queue coalesced the three updates.
+	sentAfter := 0
+	for _, rq := range hook.Requests() {
+		if rq.Status != 200 {
+			continue
+		}
+		for _, rec := range rq.Records {
+			if v := fmt.Sprint(rec.Data["plan"]); v == "v1" || v == "v2" {
+				t.Fatalf("key %s sent as %s: the queue should keep only the last change", rec.Key, v)
+			} else if v == "v3" {
+				sentAfter++
+			}
+		}
+	}
+	if sentAfter != 100 {
+		t.Errorf("%d records of v3 sent, want 100 (each key once)", sentAfter)
 	}
 }
