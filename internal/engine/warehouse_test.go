@@ -226,7 +226,28 @@ func (p *diffPair) checkAgree(round int, opts Options) state.Counts {
 	if p.local.keys() != p.wh.keys() {
 		p.t.Fatalf("round %d: destinations differ:\nlocal     %s\nwarehouse %s", round, p.local.keys(), p.wh.keys())
 	}
+	if bad := p.badBuckets(); bad != 0 {
+		p.t.Fatalf("round %d: %d buckets of the bucket table disagree with the snapshot table they sum", round, bad)
+	}
 	return cw
+}
+
+// bucketBits reads the bucket bits the sync's meta table records.
+func (p *diffPair) bucketBits() uint64 {
+	p.t.Helper()
+	return p.count("SELECT bucket_bits FROM rt_snap.meta_wh")
+}
+
+// badBuckets counts the buckets whose row count or hash sum in the
+// bucket table differs from the snapshot table's own (empty buckets
+// left by removed keys aside): what every merge must keep equal,
+// whatever rows failed and were left out.
+func (p *diffPair) badBuckets() uint64 {
+	p.t.Helper()
+	shift := 64 - p.bucketBits()
+	sums := fmt.Sprintf("SELECT key_hash >> %d AS bucket, count(*) AS n, sum(hash) AS digest FROM %s GROUP BY key_hash >> %d", shift, p.snapshotTb, shift)
+	kept := "SELECT bucket, n, digest FROM rt_snap.buckets_wh WHERE n <> 0 OR digest <> 0"
+	return p.count("SELECT count(*) FROM ((" + kept + " EXCEPT " + sums + ") UNION ALL (" + sums + " EXCEPT " + kept + ")) AS x")
 }
 
 // runDiffProperty runs rounds of random changes through both syncs,
@@ -334,6 +355,68 @@ func TestWarehouseDiffReadsOnlyChanges(t *testing.T) {
 	}
 	if ops := p.wh.takeOps(); !slices.Contains(ops, "delete 6") || !slices.Contains(ops, "upsert 3") {
 		t.Fatalf("second run sent %q", ops)
+	}
+	// The first run's 5,000 keys outgrew the one bucket bit an empty
+	// snapshot starts with: the second plan bucketed them anew (5000/16
+	// rows a bucket is 9 bits), and its merges kept the buckets right.
+	if bits := p.bucketBits(); bits != 9 {
+		t.Errorf("bucket bits %d after 5,000 keys, want 9", bits)
+	}
+	if bad := p.badBuckets(); bad != 0 {
+		t.Errorf("%d buckets disagree with the snapshot", bad)
+	}
+}
+
+// A snapshot whose hashes another hash function computed (another DuckDB
+// version) or an older Riptide wrote (no meta table) is refused, naming
+// the reset that rebuilds it; after the reset every row is sent again.
+func TestWarehouseDiffRefusesForeignHashes(t *testing.T) {
+	for _, tt := range []struct {
+		name, want string
+		spoil      []string
+	}{
+		{"another hash function", `holds hashes of "duckdb hash() v0.0.1", but the warehouse now hashes with "duckdb hash() v`,
+			[]string{"UPDATE rt_snap.meta_wh SET hash_function = 'duckdb hash() v0.0.1'"}},
+		{"an older layout", "was written by an older Riptide",
+			[]string{"DROP TABLE rt_snap.snapshot_wh", "DROP TABLE rt_snap.meta_wh",
+				`CREATE TABLE rt_snap.snapshot_wh ("key" VARCHAR NOT NULL PRIMARY KEY, "hash" VARCHAR NOT NULL)`,
+				"INSERT INTO rt_snap.snapshot_wh VALUES ('1', '0123456789abcdef')"}},
+		{"another layout", "has layout 7, this Riptide writes layout 2",
+			[]string{"UPDATE rt_snap.meta_wh SET format = 7"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, false)
+			p.exec("INSERT INTO t SELECT range, 'n' || range, 1, 'x' FROM range(10)")
+			run := func() *Result {
+				t.Helper()
+				res, err := p.engine.Run(context.Background(), []string{"wh"}, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res[0]
+			}
+			if r := run(); r.Err != nil || r.Run.Counts.Added != 10 {
+				t.Fatalf("first run: %v, %s", r.Err, counts(r))
+			}
+			p.wh.takeOps()
+			p.exec(tt.spoil...)
+			r := run()
+			if r.Err == nil || !strings.Contains(r.Err.Error(), tt.want) || !strings.Contains(r.Err.Error(), "run `riptide reset wh`") {
+				t.Fatalf("plan against a foreign snapshot: %v, want an error containing %q and the reset to run", r.Err, tt.want)
+			}
+			if ops := p.wh.takeOps(); len(ops) != 0 {
+				t.Fatalf("a refused plan sent %q", ops)
+			}
+			if err := p.engine.Reset(context.Background(), "wh"); err != nil {
+				t.Fatal(err)
+			}
+			if r := run(); r.Err != nil || r.Run.Counts.Added != 10 || r.Run.Counts.Unchanged != 0 {
+				t.Fatalf("after the reset: %v, %s; want every row added again", r.Err, counts(r))
+			}
+			if r := run(); r.Err != nil || r.Run.Counts.Unchanged != 10 {
+				t.Fatalf("the run after: %v, %s; want nothing to send", r.Err, counts(r))
+			}
+		})
 	}
 }
 

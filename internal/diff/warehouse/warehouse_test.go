@@ -159,3 +159,23 @@ func TestTableName(t *testing.T) {
 		t.Errorf("long name gives %q (%d characters), want 40 and a hash", n, len(n))
 	}
 }
+
+func TestBucketBits(t *testing.T) {
+	for rows, want := range map[uint64]int{0: MinBucketBits, 31: MinBucketBits, 5000: 9, 10_000_000: 20, 1 << 40: MaxBucketBits} {
+		if got := BucketBits(rows); got != want {
+			t.Errorf("BucketBits(%d) = %d, want %d", rows, got, want)
+		}
+	}
+	for _, c := range []struct {
+		have int
+		rows uint64
+		want bool
+	}{
+		{1, 0, false}, {1, 5000, true}, {9, 5000, false}, {8, 5000, false}, {10, 5000, false},
+		{7, 5000, true}, {11, 5000, true}, {0, 0, true}, {MaxBucketBits + 1, 1 << 40, true},
+	} {
+		if got := RebucketNeeded(c.have, c.rows); got != c.want {
+			t.Errorf("RebucketNeeded(%d, %d) = %v, want %v", c.have, c.rows, got, c.want)
+		}
+	}
+}
