@@ -14,6 +14,7 @@ func newBenchWarehouseCmd(g *globalFlags) *cobra.Command {
 		rows        int
 		changedPct  float64
 		memoryLimit string
+		dir         string
 	)
 	cmd := &cobra.Command{
 		Use:   "warehouse",
@@ -26,7 +27,7 @@ each sync in turn in this process.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			r, err := bench.Warehouse(ctx, rows, changedPct, memoryLimit)
+			r, err := bench.Warehouse(ctx, rows, changedPct, memoryLimit, dir)
 			if err != nil {
 				return err
 			}
@@ -45,5 +46,6 @@ each sync in turn in this process.`,
 	cmd.Flags().IntVar(&rows, "rows", 10_000_000, "rows in the generated model")
 	cmd.Flags().Float64Var(&changedPct, "changed-pct", 0.1, "percent of rows changed after the first sync")
 	cmd.Flags().StringVar(&memoryLimit, "memory-limit", "", "the DuckDB source's memory_limit for both plans, e.g. 2GB (default: the source's own)")
+	cmd.Flags().StringVar(&dir, "dir", "", "keep the generated model and snapshots in this directory, and plan again from it when it holds a benchmark of the same --rows and --changed-pct (default: a temporary directory, removed)")
 	return cmd
 }

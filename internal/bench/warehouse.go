@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/builtin"
@@ -62,20 +63,39 @@ type WarehouseResult struct {
 	ReadsOnlyChanged bool `json:"reads_only_changed"`
 }
 
-// Warehouse runs the diff strategies side by side in a temporary
-// directory: one generated model, a first sync for each (the local
-// snapshot, and the warehouse's snapshot table in the DuckDB file), pct
-// percent of the rows changed, then a plan of each. memoryLimit is the
-// DuckDB source's memory_limit for both plans ("": the source's default).
-func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit string) (*WarehouseResult, error) {
-	dir, err := os.MkdirTemp("", "riptide-bench-")
-	if err != nil {
+// Warehouse runs the diff strategies side by side: one generated model,
+// a first sync for each (the local snapshot, and the warehouse's snapshot
+// table in the DuckDB file), pct percent of the rows changed, then a plan
+// of each. memoryLimit is the DuckDB source's memory_limit for both plans
+// ("": the source's default). dir "" works in a temporary directory,
+// removed after; another dir is kept, and a later run with the same rows
+// and pct plans again what it holds (a plan commits nothing), without
+// generating and syncing anew — an hour at 100,000,000 rows.
+func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit, dir string) (*WarehouseResult, error) {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "riptide-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
 	db := filepath.Join(dir, "bench.duckdb")
-	if err := generate(ctx, db, rows); err != nil {
-		return nil, fmt.Errorf("generate model: %w", err)
+	ready := filepath.Join(dir, "ready")
+	mark := fmt.Sprintf("rows %d, changed %g%%\n", rows, changedPct)
+	reuse := false
+	if b, err := os.ReadFile(ready); err == nil {
+		if string(b) != mark {
+			return nil, fmt.Errorf("%s holds a benchmark of %s, not of %s", dir, strings.TrimSpace(string(b)), strings.TrimSpace(mark))
+		}
+		reuse = true
+	}
+	if !reuse {
+		if err := generate(ctx, db, rows); err != nil {
+			return nil, fmt.Errorf("generate model: %w", err)
+		}
 	}
 	pr, err := newProject(ctx, dir, &config.Destination{Name: "hook", Type: "webhook",
 		Settings: connector.Settings{"url": "http://127.0.0.1:9/unused"}})
@@ -93,14 +113,19 @@ func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit st
 	wh := *local
 	wh.Name, wh.Diff, wh.DiffSchema = whSync, config.DiffWarehouse, config.DefaultDiffSchema
 	pr.project.Syncs[whSync] = &wh
-	if err := syncAll(ctx, pr); err != nil {
-		return nil, fmt.Errorf("first sync (local): %w", err)
-	}
-	if err := syncWarehouse(ctx, pr, &wh, rows); err != nil {
-		return nil, fmt.Errorf("first sync (warehouse): %w", err)
-	}
-	if err := change(ctx, db, changedPct); err != nil {
-		return nil, fmt.Errorf("change rows: %w", err)
+	if !reuse {
+		if err := syncAll(ctx, pr); err != nil {
+			return nil, fmt.Errorf("first sync (local): %w", err)
+		}
+		if err := syncWarehouse(ctx, pr, &wh, rows); err != nil {
+			return nil, fmt.Errorf("first sync (warehouse): %w", err)
+		}
+		if err := change(ctx, db, changedPct); err != nil {
+			return nil, fmt.Errorf("change rows: %w", err)
+		}
+		if err := os.WriteFile(ready, []byte(mark), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, MemoryLimit: memoryLimit, GoMaxProcs: runtime.GOMAXPROCS(0)}
 	if res.ChangedRows, err = countChanged(ctx, pr); err != nil {
@@ -205,7 +230,11 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 	// DuckDB builds the snapshot table's primary key index in memory, more
 	// than the source's default memory_limit holds for millions of keys;
 	// the limit applies to this connection only, closed after the fill.
-	stmts := append([]string{"SET memory_limit = '4GB'"}, q.Setup()...)
+	limit := "4GB"
+	if n > 20_000_000 {
+		limit = "12GB"
+	}
+	stmts := append([]string{"SET memory_limit = '" + limit + "'"}, q.Setup()...)
 	if err := ex.Exec(ctx, append(stmts, q.Fill(warehouse.BucketBits(uint64(n)))...)...); err != nil {
 		return fmt.Errorf("fill the snapshot table %s: %w", q.Snapshot(), err)
 	}

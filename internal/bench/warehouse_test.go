@@ -6,7 +6,7 @@ import (
 )
 
 func TestWarehouseDiffReadsOnlyTheChangedRows(t *testing.T) {
-	r, err := Warehouse(context.Background(), 20_000, 5, "")
+	r, err := Warehouse(context.Background(), 20_000, 5, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
