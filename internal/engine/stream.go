@@ -368,17 +368,19 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (i
 			settled = append(settled, c)
 			continue
 		}
-		if f.mapper != nil && !bytes.Equal(cols, f.encoded) && len(items)+len(settled) > 0 {
-			break
-		}
-		columns, err := decodeColumns(cols)
-		if err != nil {
-			f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", err)
-			settled = append(settled, c)
-			continue
-		}
-		if err := f.prepare(ctx, columns, cols); err != nil {
-			return 0, err
+		if f.mapper == nil || !bytes.Equal(cols, f.encoded) {
+			if f.mapper != nil && len(items)+len(settled) > 0 {
+				break
+			}
+			columns, err := decodeColumns(cols)
+			if err != nil {
+				f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", err)
+				settled = append(settled, c)
+				continue
+			}
+			if err := f.prepare(ctx, columns, cols); err != nil {
+				return 0, err
+			}
 		}
 		if len(row) != len(f.columns) {
 			f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", fmt.Sprintf("%d values for %d columns", len(row), len(f.columns)))
