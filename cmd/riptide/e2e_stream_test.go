@@ -26,7 +26,8 @@ import (
 // `run --follow`: the first batch run, then inserts, updates, a row
 // leaving the model's filter and a delete as they commit; killed with
 // SIGKILL, it resumes from its slot with the changes made meanwhile; after
-// Ctrl-C a batch run finds nothing new to send.
+// Ctrl-C a batch run finds nothing new to send; after a reset, --follow
+// sends the whole model again.
 func TestE2EFollow(t *testing.T) {
 	t.Parallel()
 	pgURL := testsvc.PostgresURL(t)
@@ -143,6 +144,23 @@ syncs:
 	if r.code != 0 || v.counts() != "succeeded add=0 chg=0 rem=0 rej=0 ok=0 fail=0" {
 		t.Fatalf("batch run after the stream: exit %d, %s\n%s", r.code, v.counts(), r.stderr)
 	}
+
+	// Reset, the sync forgets what it sent: the next --follow sends the
+	// whole model again before streaming, though its slot exists.
+	if r := p.riptide("reset", "users_to_hook"); r.code != 0 {
+		t.Fatalf("reset: exit %d\n%s", r.code, r.stderr)
+	}
+	sent = len(srv.Requests())
+	f = startFollow(t, p)
+	f.waitLine("users_to_hook: following public.users")
+	if got := records(srv, sent); got != "upsert 1 pro|upsert 4 pro|upsert 5 pro" {
+		t.Errorf("the follow after a reset sent %q, want the whole model", got)
+	}
+	if err := f.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	f.waitLine("users_to_hook: stopped")
+	_ = f.cmd.Wait()
 }
 
 type followProc struct {

@@ -184,6 +184,27 @@ func (f *follow) batch(ctx context.Context, why string) error {
 	return nil
 }
 
+// firstRun runs the sync in batch when its stream is new, or when the
+// sync has no completed run (never ran, or was reset): the stream only
+// brings what changes from now on.
+func (f *follow) firstRun(ctx context.Context, st *stream.Stream) error {
+	why := "first run of a new stream"
+	if !st.Created() {
+		_, ran, err := f.cfg.Engine.Store.SyncState(ctx, f.sync.Name)
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", f.sync.Name, err)
+		}
+		if ran {
+			return nil
+		}
+		why = "the sync has no completed run (reset, or its first run failed)"
+	}
+	if err := f.batch(ctx, why); err != nil {
+		return fmt.Errorf("%w: %w; the stream's slot %s keeps the changes until it starts again", ErrFirstRun, err, f.slot)
+	}
+	return nil
+}
+
 // exact follows a model change by change; it returns an error wrapping
 // stream.ErrNotExact when the table turns out not to allow it.
 func (f *follow) exact(ctx context.Context, m *stream.Model) error {
@@ -192,13 +213,11 @@ func (f *follow) exact(ctx context.Context, m *stream.Model) error {
 		return err
 	}
 	defer f.close(st)
-	if st.Created() {
-		// Every change committed after the slot's consistent point comes
-		// through the stream, so the batch run that follows leaves no gap;
-		// what it sends again is at most what the stream sends twice.
-		if err := f.batch(ctx, "first run of a new stream"); err != nil {
-			return fmt.Errorf("%w: %w; the stream's slot %s keeps the changes until it starts again", ErrFirstRun, err, f.slot)
-		}
+	// Every change committed after the slot's consistent point comes
+	// through the stream, so the batch run that follows leaves no gap;
+	// what it sends again is at most what the stream sends twice.
+	if err := f.firstRun(ctx, st); err != nil {
+		return err
 	}
 	if f.cfg.Following != nil {
 		f.cfg.Following(Following{Slot: f.slot, Exact: true, Tables: []string{st.Table().String()}})
@@ -232,10 +251,8 @@ func (f *follow) triggered(ctx context.Context) error {
 		return err
 	}
 	defer f.close(st)
-	if st.Created() {
-		if err := f.batch(ctx, "first run of a new stream"); err != nil {
-			return fmt.Errorf("%w: %w; the stream's slot %s keeps the changes until it starts again", ErrFirstRun, err, f.slot)
-		}
+	if err := f.firstRun(ctx, st); err != nil {
+		return err
 	}
 	if f.cfg.Following != nil {
 		names := make([]string, len(st.Watched()))
