@@ -57,7 +57,9 @@ const StreamLinger = 50 * time.Millisecond
 const maxStreamBatch = 10000
 
 // Follow delivers a sync's changes from feed as they come, until ctx is
-// done (a clean stop, nil) or the feed or delivery fails.
+// done (a clean stop, nil) or the feed or delivery fails. When the feed
+// fails (or stops for its caller, as on a TRUNCATE), what is queued is
+// delivered before Follow returns its error.
 //
 // Two loops run side by side. The reader gathers the feed's changes for
 // up to StreamLinger, puts them in the sync's durable change queue in the
@@ -82,6 +84,12 @@ const maxStreamBatch = 10000
 //
 // Rows the destination refuses are logged, left out of the snapshot and
 // removed from the queue: the next batch run sends them again.
+//
+// A batch run does not empty the queue: what was queued before it is
+// delivered by the next Follow, and the feed's later changes then bring
+// each key up to date again. A caller whose feed cannot give those later
+// changes (a replication slot created anew, after the old one was lost)
+// should clear the queue (state.StreamQueue.Clear) before its batch run.
 func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) error {
 	if e.Logger == nil {
 		e.Logger = slog.New(slog.DiscardHandler)
