@@ -520,3 +520,60 @@ syncs:
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestE2EValidateStreams checks stream syncs with validate --connect:
+// how each would be followed, and what would stop one, creating nothing.
+func TestE2EValidateStreams(t *testing.T) {
+	t.Parallel()
+	pgURL := testsvc.PostgresURL(t)
+	testsvc.LogicalReplication(t, pgURL)
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(ctx)
+	for _, q := range []string{
+		`CREATE TABLE accounts (id int PRIMARY KEY, plan text)`,
+		`CREATE TABLE events (account_id int, kind text)`,
+		`CREATE TABLE seats (id int PRIMARY KEY, account_id int)`,
+	} {
+		if _, err := pg.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := newProj(t, `
+sources:
+  pg: {type: postgres, url: "${PG_URL}"}
+destinations:
+  hook: {type: webhook, url: "http://127.0.0.1:1/"}
+models:
+  accounts: {source: pg, primary_key: id, sql: "select id, plan from accounts where plan <> 'closed'"}
+  seats: {source: pg, primary_key: id, sql: "select a.id, count(s.id) as seats from accounts a left join seats s on s.account_id = a.id group by a.id"}
+  activity: {source: pg, primary_key: id, sql: "select a.id, count(e.kind) as events from accounts a join events e on e.account_id = a.id group by a.id"}
+syncs:
+  live: {model: accounts, destination: hook, schedule: stream}
+  seat_counts: {model: seats, destination: hook, schedule: stream}
+  activity: {model: activity, destination: hook, schedule: stream}
+`)
+	p.env = []string{"PG_URL=" + pgURL}
+	r := p.riptide("validate", "--connect")
+	if r.code != exitInvalid {
+		t.Fatalf("validate --connect: exit %d, want %d (a table without a primary key)\n%s\n%s", r.code, exitInvalid, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"stream live: follows public.accounts, change by change",
+		"stream seat_counts: follows public.accounts, public.seats, by incremental plans",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("validate --connect output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if want := "syncs.activity.schedule: cannot stream: stream: table public.events has no primary key"; !strings.Contains(r.stderr, want) {
+		t.Errorf("validate --connect errors lack %q:\n%s", want, r.stderr)
+	}
+	var slots int
+	if err := pg.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots WHERE database = current_database()`).Scan(&slots); err != nil || slots != 0 {
+		t.Errorf("validate created %d replication slots (%v)", slots, err)
+	}
+}

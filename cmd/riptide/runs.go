@@ -15,6 +15,7 @@ import (
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/engine"
 	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/streamsync"
 )
 
 func newRunsCmd(g *globalFlags) *cobra.Command {
@@ -231,6 +232,21 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 						}
 						fmt.Println()
 					}
+					if err != nil {
+						return err
+					}
+					streams, probs, err := checkStreams(ctx, a.engine, p)
+					problems = append(problems, probs...)
+					if len(streams) > 0 {
+						out["streams"] = streams
+					}
+					if !g.json {
+						for _, name := range sortedSyncs(p) {
+							if fw, ok := streams[name]; ok {
+								fmt.Printf("stream %s: %s\n", name, fw)
+							}
+						}
+					}
 					return err
 				})
 				if err != nil {
@@ -259,8 +275,32 @@ func newValidateCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&connect, "connect", false, "connect to destinations that list their schema and check each mapping's fields")
+	cmd.Flags().BoolVar(&connect, "connect", false, "connect to destinations that list their schema and check each mapping's fields, and to the databases of stream syncs")
 	return cmd
+}
+
+// checkStreams checks that each stream sync of p could stream: how it
+// would be followed, by sync, and its problems.
+func checkStreams(ctx context.Context, e *engine.Engine, p *config.Project) (map[string]streamsync.Following, []engine.Problem, error) {
+	out := map[string]streamsync.Following{}
+	var problems []engine.Problem
+	for _, name := range sortedSyncs(p) {
+		s := p.Syncs[name]
+		if s.Schedule.Kind != config.ScheduleStream {
+			continue
+		}
+		fw, probs, err := streamsync.Check(ctx, e, name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sync %s: %w", name, err)
+		}
+		for _, pr := range probs {
+			problems = append(problems, engine.Problem{Pos: s.SchedulePos, Message: "syncs." + name + ".schedule: cannot stream: " + pr})
+		}
+		if len(probs) == 0 {
+			out[name] = fw
+		}
+	}
+	return out, problems, nil
 }
 
 // printRequests prints a run's request log, the "debugger".

@@ -56,17 +56,20 @@ type Config struct {
 
 // Following describes a stream that follows its tables.
 type Following struct {
-	Slot string
+	Slot string `json:"slot,omitempty"`
 	// Exact is true when changes are delivered change by change; false
 	// when they trigger plans of the model.
-	Exact  bool
-	Tables []string
+	Exact  bool     `json:"exact"`
+	Tables []string `json:"tables"`
 }
 
 func (f Following) String() string {
 	how := "change by change"
 	if !f.Exact {
 		how = "by incremental plans"
+	}
+	if f.Slot == "" {
+		return fmt.Sprintf("follows %s, %s", strings.Join(f.Tables, ", "), how)
 	}
 	return fmt.Sprintf("following %s (slot %s), %s", strings.Join(f.Tables, ", "), f.Slot, how)
 }
@@ -298,4 +301,36 @@ func (f *follow) triggered(ctx context.Context) error {
 		}
 		st.Ack(last)
 	}
+}
+
+// Check reports what would stop a sync from streaming, creating nothing:
+// how it would be followed (Following without a slot), and the problems
+// of its server, user and tables.
+func Check(ctx context.Context, e *engine.Engine, syncName string) (Following, []string, error) {
+	sync, ok := e.Project.Syncs[syncName]
+	if !ok {
+		return Following{}, nil, fmt.Errorf("no sync named %q", syncName)
+	}
+	model := e.Project.Models[sync.Model]
+	url := e.Project.Sources[model.Source].Settings.String("url")
+	var fw Following
+	var followed string
+	var watched []string
+	if m, err := stream.ParseModel(model.SQL); err == nil {
+		fw.Exact, followed = true, m.Table
+	} else {
+		tables, err := ModelTables(ctx, url, model.SQL)
+		if err != nil {
+			return fw, []string{err.Error()}, nil
+		}
+		watched = tables
+	}
+	tables, problems, err := stream.Check(ctx, url, followed, watched)
+	if err != nil {
+		return fw, nil, errors.New(e.Redactor.Error(err))
+	}
+	for _, t := range tables {
+		fw.Tables = append(fw.Tables, t.String())
+	}
+	return fw, problems, nil
 }
