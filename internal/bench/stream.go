@@ -32,8 +32,12 @@ type StreamConfig struct {
 	// AdminURL is the PostgreSQL connection the bench's database is
 	// created through (and dropped through at the end).
 	AdminURL string
-	// Rate is the changes per second committed, each its own transaction.
+	// Rate is the changes per second committed.
 	Rate int
+	// PerTx is how many changes each transaction commits (default 1): a
+	// writer committing rows in groups, as batch jobs and most
+	// applications under load do.
+	PerTx int
 	// Duration is how long changes are committed.
 	Duration time.Duration
 	// Connections commit changes in parallel, so that one commit's round
@@ -48,6 +52,7 @@ type StreamConfig struct {
 // change's commit in PostgreSQL to the webhook receiver holding it.
 type StreamResult struct {
 	Rate        int     `json:"rate"`
+	PerTx       int     `json:"changes_per_transaction"`
 	Seconds     float64 `json:"seconds"`
 	Connections int     `json:"connections"`
 	// Database is the one created for the run and dropped after it.
@@ -160,7 +165,7 @@ func Stream(ctx context.Context, cfg StreamConfig) (*StreamResult, error) {
 	}
 	defer f.stop()
 
-	res := &StreamResult{Rate: cfg.Rate, Connections: cfg.Connections, Database: dbName, BatchSize: 100, Concurrency: 4}
+	res := &StreamResult{Rate: cfg.Rate, PerTx: max(cfg.PerTx, 1), Connections: cfg.Connections, Database: dbName, BatchSize: 100, Concurrency: 4}
 	sent, sendSecs, err := commitChanges(ctx, dbURL, cfg, res)
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, f.logs())
@@ -261,27 +266,35 @@ func commitChanges(ctx context.Context, dbURL string, cfg StreamConfig, res *Str
 			defer wg.Done()
 			var mine []sentChange
 			defer func() { mu.Lock(); all = append(all, mine...); mu.Unlock() }()
+			per := int64(max(cfg.PerTx, 1))
+			ids := make([]int64, 0, per)
 			for sctx.Err() == nil {
-				n := next.Add(1) - 1
-				if n >= total {
+				first := next.Add(per) - per
+				if first >= total {
 					return
 				}
-				if wait := time.Until(start.Add(time.Duration(n) * time.Second / time.Duration(cfg.Rate))); wait > 0 {
+				last := min(first+per, total) - 1
+				// A group is due when its last change is.
+				if wait := time.Until(start.Add(time.Duration(last) * time.Second / time.Duration(cfg.Rate))); wait > 0 {
 					select {
 					case <-sctx.Done():
 						return
 					case <-time.After(wait):
 					}
 				}
-				id, err := commitOne(sctx, conn, n, lag)
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("commit change %d: %w", n, err); cancel() })
+				var err error
+				if ids, err = commitGroup(sctx, conn, first, last, lag, ids[:0]); err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("commit changes %d to %d: %w", first, last, err); cancel() })
 					return
 				}
-				if id != n {
-					updates.Add(1)
+				committed := time.Now()
+				for i, id := range ids {
+					n := first + int64(i)
+					if id != n {
+						updates.Add(1)
+					}
+					mine = append(mine, sentChange{id: id, seq: n, committed: committed})
 				}
-				mine = append(mine, sentChange{id: id, seq: n, committed: time.Now()})
 			}
 		}()
 	}
@@ -298,7 +311,30 @@ func commitChanges(ctx context.Context, dbURL string, cfg StreamConfig, res *Str
 	return all, secs, nil
 }
 
-// commitOne commits change n and returns the key of the row it changed.
+// commitGroup commits changes first to last in one transaction (without
+// one when there is a single change) and appends the keys of the rows
+// they changed to ids.
+func commitGroup(ctx context.Context, conn *pgx.Conn, first, last, lag int64, ids []int64) ([]int64, error) {
+	if first == last {
+		id, err := commitOne(ctx, conn, first, lag)
+		return append(ids, id), err
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return ids, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	for n := first; n <= last; n++ {
+		id, err := commitOne(ctx, tx.Conn(), n, lag)
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, tx.Commit(ctx)
+}
+
+// commitOne makes change n and returns the key of the row it changed.
 func commitOne(ctx context.Context, conn *pgx.Conn, n, lag int64) (int64, error) {
 	note := fmt.Sprintf("change %d", n)
 	if target := n - 1 - lag; n%2 == 1 && target >= 0 {

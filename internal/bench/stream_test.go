@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,17 +35,29 @@ func TestStreamLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	r, err := Stream(ctx, StreamConfig{Riptide: bin, AdminURL: admin, Rate: 100, Duration: 2 * time.Second, Connections: 4, Drain: 20 * time.Second})
+	for _, tc := range []struct{ rate, perTx int }{{100, 1}, {200, 10}} {
+		t.Run(fmt.Sprintf("%d per tx", tc.perTx), func(t *testing.T) {
+			checkStream(t, ctx, conn, StreamConfig{Riptide: bin, AdminURL: admin, Rate: tc.rate, PerTx: tc.perTx,
+				Duration: 2 * time.Second, Connections: 4, Drain: 20 * time.Second})
+		})
+	}
+}
+
+// checkStream runs the bench with cfg and checks that every change
+// committed arrived, with ordered latencies, and that nothing is left.
+func checkStream(t *testing.T, ctx context.Context, conn *pgx.Conn, cfg StreamConfig) {
+	r, err := Stream(ctx, cfg)
 	if err != nil {
 		t.Fatalf("stream bench: %v", err)
 	}
 	t.Logf("%+v", *r)
-	if r.Sent != 200 || r.Received != r.Sent || r.Lost != 0 {
-		t.Errorf("sent %d, received %d, lost %d; want 200 sent, all received", r.Sent, r.Received, r.Lost)
+	want := 2 * cfg.Rate
+	if r.Sent != want || r.Received != r.Sent || r.Lost != 0 || r.PerTx != cfg.PerTx {
+		t.Errorf("sent %d, received %d, lost %d, %d per transaction; want %d sent, all received, %d per transaction", r.Sent, r.Received, r.Lost, r.PerTx, want, cfg.PerTx)
 	}
 	// Rows are updated a second after their insert: the second half of
 	// the run's odd changes are updates.
-	if r.Updates < 40 || r.Inserts+r.Updates != r.Sent {
+	if r.Updates < want/5 || r.Inserts+r.Updates != r.Sent {
 		t.Errorf("%d inserts, %d updates of %d changes", r.Inserts, r.Updates, r.Sent)
 	}
 	if r.Records < r.Received-r.Superseded || r.Requests < 1 {
