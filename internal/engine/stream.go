@@ -179,6 +179,11 @@ type follower struct {
 	dst     connector.Destination
 	watch   *outageWatch
 	policy  delivery.Policy
+
+	// handoffs carries gathered changes from the reader to the deliverer
+	// when it waits for them (the fast path): unbuffered, so a handoff is
+	// made only to a deliverer with nothing older to deliver.
+	handoffs chan *handoff
 }
 
 // run runs the reader and the deliverer until ctx is done or one fails.
@@ -191,6 +196,7 @@ func (f *follower) run(parent context.Context, feed ChangeFeed) error {
 	// wake tells the deliverer that changes were queued; one signal
 	// pending is enough, as it takes all it finds.
 	wake := make(chan struct{}, 1)
+	f.handoffs = make(chan *handoff)
 	readDone := make(chan struct{})
 	var readErr error
 	go func() {
@@ -214,6 +220,7 @@ func (f *follower) drain(ctx context.Context, wake <-chan struct{}, readDone <-c
 	var (
 		pause      time.Duration
 		readerDone bool
+		handed     *handoff
 	)
 	for {
 		pending, err := f.queue.Take(ctx, maxStreamBatch)
@@ -229,14 +236,18 @@ func (f *follower) drain(ctx context.Context, wake <-chan struct{}, readDone <-c
 			}
 			select {
 			case <-wake:
+				continue
+			case h := <-f.handoffs:
+				pending, handed = h.changes, h
 			case <-readDone:
 				readerDone = true
+				continue
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
-			continue
 		}
-		kept, err := f.deliver(ctx, pending)
+		kept, err := f.deliver(ctx, pending, handed)
+		handed = nil
 		if err != nil {
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
@@ -354,26 +365,28 @@ func streamPolicy(e *Engine, plugin connector.DestinationPlugin, dcfg *config.De
 // commits what the destination acknowledged to the snapshot, and removes
 // from the queue what is settled: delivered, refused, or not to be sent.
 // It returns how many changes it left queued because the destination
-// could not take them for a passing reason (an outage).
-func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (int, error) {
+// could not take them for a passing reason (an outage). pending is what
+// Take returned, or a handoff's changes (h), which the reader is queueing
+// meanwhile.
+func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h *handoff) (int, error) {
 	// Changes queued with other columns than the first's wait for the
 	// next round, which prepare then refuses: one mapping per delivery.
 	var (
 		entries = make([]diff.Entry, 0, len(pending))
-		refs    = make([]state.StreamChange, 0, len(pending))
+		refs    = make([]int, 0, len(pending)) // index in pending
 		items   = make([]delivery.Item, 0, len(pending))
-		settled []state.StreamChange // removed from the queue now
+		settled []int // removed from the queue without delivery
 		drops   []diff.Entry
 		offs    []int
 		payload []byte
 	)
-	for _, c := range pending {
+	for i, c := range pending {
 		cols, row, err := decodeChange(c.Data)
 		if err != nil {
 			// Not ours to deliver (written by a newer Riptide?); the next
 			// batch run sends the row as it is then.
 			f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", err)
-			settled = append(settled, c)
+			settled = append(settled, i)
 			continue
 		}
 		if f.mapper == nil || !bytes.Equal(cols, f.encoded) {
@@ -383,7 +396,7 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (i
 			columns, err := decodeColumns(cols)
 			if err != nil {
 				f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", err)
-				settled = append(settled, c)
+				settled = append(settled, i)
 				continue
 			}
 			if err := f.prepare(ctx, columns, cols); err != nil {
@@ -392,7 +405,7 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (i
 		}
 		if len(row) != len(f.columns) {
 			f.log.Warn("queued change unreadable; dropped", "key", c.Key, "error", fmt.Sprintf("%d values for %d columns", len(row), len(f.columns)))
-			settled = append(settled, c)
+			settled = append(settled, i)
 			continue
 		}
 		entry := diff.Entry{KeyHash: diff.KeyHash(c.Key), Key: c.Key}
@@ -404,7 +417,7 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (i
 			if f.sync.Mode != config.ModeMirror {
 				// Only a mirror deletes; the row leaves the snapshot all the same.
 				drops = append(drops, entry)
-				settled = append(settled, c)
+				settled = append(settled, i)
 				continue
 			}
 			rec.Op = connector.OpDelete
@@ -415,24 +428,21 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (i
 			fields, err := f.mapper.Apply(row, nil)
 			if err != nil {
 				f.log.Warn("streamed row not transformed", "key", c.Key, "error", f.e.Redactor.Error(err))
-				settled = append(settled, c)
+				settled = append(settled, i)
 				continue
 			}
 			rec.Op, rec.Fields = connector.OpUpsert, fields
 		}
 		items = append(items, delivery.Item{Record: rec, Ref: int64(len(entries))})
-		entries, refs = append(entries, entry), append(refs, c)
+		entries, refs = append(entries, entry), append(refs, i)
 	}
 	if len(drops) > 0 {
 		if err := f.delta.Commit(nil, drops); err != nil {
 			return 0, fmt.Errorf("sync %s: commit snapshot: %w", f.sync.Name, err)
 		}
 	}
-	if err := f.queue.Done(ctx, settled); err != nil {
-		return 0, fmt.Errorf("sync %s: %w", f.sync.Name, err)
-	}
 	if len(items) == 0 {
-		return 0, nil
+		return 0, f.settle(ctx, pending, h, settled)
 	}
 	in := make(chan delivery.Item, len(items))
 	for _, it := range items {
@@ -446,7 +456,7 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (i
 	_, err := delivery.Deliver(ctx, f.watch, f.policy, in, func(res delivery.Result) error {
 		var (
 			set, del []diff.Entry
-			done     = make([]state.StreamChange, 0, len(res.Items))
+			done     = make([]int, 0, len(res.Items))
 		)
 		for i, it := range res.Items {
 			entry, change := entries[it.Ref], refs[it.Ref]
@@ -473,12 +483,49 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange) (i
 		if err := f.delta.Commit(set, del); err != nil {
 			return err
 		}
-		return f.queue.Done(ctx, done)
+		return f.settle(ctx, pending, h, done)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sync %s: deliver streamed changes: %s", f.sync.Name, f.e.Redactor.Error(err))
 	}
+	// Last, so that a handoff is not held for its queue transaction
+	// before it is sent.
+	if err := f.settle(ctx, pending, h, settled); err != nil {
+		return 0, err
+	}
 	f.log.Info("streamed changes delivered", "records", len(items), "succeeded", succeeded, "failed", refused,
 		"queued_again", kept, "seconds", time.Since(start).Seconds())
 	return kept, nil
+}
+
+// settle removes pending[i] for each i in idx from the queue, as
+// delivered or not to be delivered. A handoff's changes are removed once
+// the reader has queued them, with the seqs that gave them; if it could
+// not, they are not queued, and the feed gives them again.
+func (f *follower) settle(ctx context.Context, pending []state.StreamChange, h *handoff, idx []int) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	done := make([]state.StreamChange, 0, len(idx))
+	if h != nil {
+		select {
+		case <-h.queued:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		if h.seqs == nil {
+			return nil
+		}
+		for _, i := range idx {
+			done = append(done, state.StreamChange{Key: pending[i].Key, Seq: h.seqs[i]})
+		}
+	} else {
+		for _, i := range idx {
+			done = append(done, pending[i])
+		}
+	}
+	if err := f.queue.Done(ctx, done); err != nil {
+		return fmt.Errorf("sync %s: %w", f.sync.Name, err)
+	}
+	return nil
 }

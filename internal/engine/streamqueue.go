@@ -55,7 +55,31 @@ func (f *follower) read(ctx context.Context, feed ChangeFeed, wake chan<- struct
 			// Not queued, not acknowledged: the feed gives them again.
 			return context.Cause(ctx)
 		}
-		if err := f.queue.Put(ctx, changes); err != nil {
+		changes = state.Coalesce(changes)
+		// A deliverer waiting for changes (none older are queued) sends
+		// these while they are being queued: their latency does not
+		// include the queue's transaction. They are removed from the
+		// queue only once queued, and the feed is told only then.
+		var h *handoff
+		if len(changes) > 0 {
+			h = &handoff{changes: slices.Clone(changes), queued: make(chan struct{})}
+			select {
+			case f.handoffs <- h:
+			default:
+				h = nil
+			}
+		}
+		err = f.queue.Put(ctx, changes)
+		if h != nil {
+			if err == nil {
+				h.seqs = make([]int64, len(changes))
+				for i, c := range changes {
+					h.seqs[i] = c.Seq
+				}
+			}
+			close(h.queued)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
@@ -63,7 +87,7 @@ func (f *follower) read(ctx context.Context, feed ChangeFeed, wake chan<- struct
 		}
 		// Queued durably: the feed need not keep them any more.
 		feed.Ack(last)
-		if len(changes) > 0 {
+		if h == nil && len(changes) > 0 {
 			select {
 			case wake <- struct{}{}:
 			default: // a wake-up is already pending
@@ -73,6 +97,14 @@ func (f *follower) read(ctx context.Context, feed ChangeFeed, wake chan<- struct
 			return failed
 		}
 	}
+}
+
+// handoff is a gathered batch of changes the reader gives the waiting
+// deliverer as it queues them.
+type handoff struct {
+	changes []state.StreamChange // the deliverer's copy, without seqs
+	queued  chan struct{}        // closed once the reader's Put returned
+	seqs    []int64              // per change, set before queued is closed; nil if the Put failed
 }
 
 // queueable appends a feed batch's changes to changes, as the queue

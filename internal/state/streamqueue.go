@@ -55,11 +55,13 @@ const streamQueueChunk = 200
 // Put queues changes, in the order given, in one transaction: each gets
 // a new seq, after every seq given before, and replaces the pending
 // change of its key. Of several changes of one key in changes, the last
-// counts. When Put returns nil the changes are durable (against a crash
-// of the process, as the rest of the store).
+// counts (see Coalesce). When Put returns nil the changes are durable
+// (against a crash of the process, as the rest of the store), and the
+// Seq of each change it queued is set in changes (an earlier change of a
+// key queued later keeps its Seq).
 func (q *StreamQueue) Put(ctx context.Context, changes []StreamChange) error {
-	changes = lastPerKey(changes)
-	if len(changes) == 0 {
+	keep := lastOfEachKey(changes)
+	if len(keep) == 0 {
 		return nil
 	}
 	tx, err := q.s.db.BeginTx(ctx, nil)
@@ -72,22 +74,22 @@ func (q *StreamQueue) Put(ctx context.Context, changes []StreamChange) error {
 	var last int64
 	err = tx.QueryRowContext(ctx, q.s.dialect.rebind(`INSERT INTO stream_queue_seqs (sync, seq) VALUES (?, ?)
 		ON CONFLICT (sync) DO UPDATE SET seq = stream_queue_seqs.seq + excluded.seq RETURNING seq`),
-		q.sync, len(changes)).Scan(&last)
+		q.sync, len(keep)).Scan(&last)
 	if err != nil {
 		return fmt.Errorf("queue changes of sync %s: number them: %w", q.sync, err)
 	}
-	seq := last - int64(len(changes))
-	for start := 0; start < len(changes); start += streamQueueChunk {
-		chunk := changes[start:min(start+streamQueueChunk, len(changes))]
+	first := last - int64(len(keep)) + 1
+	for start := 0; start < len(keep); start += streamQueueChunk {
+		chunk := keep[start:min(start+streamQueueChunk, len(keep))]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO stream_queue (sync, key, seq, op, data) VALUES `)
 		args := make([]any, 0, 5*len(chunk))
-		for i, c := range chunk {
-			if i > 0 {
+		for j, i := range chunk {
+			if j > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(`(?, ?, ?, ?, ?)`)
-			seq++
+			c := changes[i]
 			op := streamOpUpsert
 			if c.Delete {
 				op = streamOpDelete
@@ -96,7 +98,7 @@ func (q *StreamQueue) Put(ctx context.Context, changes []StreamChange) error {
 			if data == nil {
 				data = []byte{} // the column is NOT NULL
 			}
-			args = append(args, q.sync, c.Key, seq, op, data)
+			args = append(args, q.sync, c.Key, first+int64(start+j), op, data)
 		}
 		b.WriteString(` ON CONFLICT (sync, key) DO UPDATE SET seq = excluded.seq, op = excluded.op, data = excluded.data`)
 		if _, err := tx.ExecContext(ctx, q.s.dialect.rebind(b.String()), args...); err != nil {
@@ -106,24 +108,39 @@ func (q *StreamQueue) Put(ctx context.Context, changes []StreamChange) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("queue changes of sync %s: commit: %w", q.sync, err)
 	}
+	for j, i := range keep {
+		changes[i].Seq = first + int64(j)
+	}
 	return nil
 }
 
-// lastPerKey keeps the last change of each key, in the order of those
-// last changes: a key changed again has moved to the back of the queue.
-func lastPerKey(changes []StreamChange) []StreamChange {
+// lastOfEachKey returns the indexes of the last change of each key, in
+// order: a key changed again has moved to the back of the queue.
+func lastOfEachKey(changes []StreamChange) []int {
 	last := make(map[string]int, len(changes))
 	for i, c := range changes {
 		last[c.Key] = i
 	}
-	if len(last) == len(changes) {
-		return changes
-	}
-	out := make([]StreamChange, 0, len(last))
+	keep := make([]int, 0, len(last))
 	for i, c := range changes {
 		if last[c.Key] == i {
-			out = append(out, c)
+			keep = append(keep, i)
 		}
+	}
+	return keep
+}
+
+// Coalesce returns the last change of each key of changes, in the order
+// Put queues them: what a caller about to Put changes would deliver of
+// them.
+func Coalesce(changes []StreamChange) []StreamChange {
+	keep := lastOfEachKey(changes)
+	if len(keep) == len(changes) {
+		return changes
+	}
+	out := make([]StreamChange, len(keep))
+	for j, i := range keep {
+		out[j] = changes[i]
 	}
 	return out
 }

@@ -207,3 +207,25 @@ func BenchmarkStreamQueueRound(b *testing.B) {
 		}
 	}
 }
+
+func TestStreamQueuePutSetsSeqs(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		q := open(t, b).StreamQueue("s")
+		batch := []state.StreamChange{change("a", "1"), change("b", "1"), change("a", "2")}
+		if got := show(state.Coalesce(batch)); got != "b=1,a=2" {
+			t.Errorf("Coalesce: %s", got)
+		}
+		put(t, q, batch...)
+		taken := take(t, q, 10)
+		if len(taken) != 2 || batch[0].Seq != 0 || batch[1].Seq != taken[0].Seq || batch[2].Seq != taken[1].Seq {
+			t.Errorf("seqs set %d,%d,%d; queued %+v", batch[0].Seq, batch[1].Seq, batch[2].Seq, taken)
+		}
+		// The seqs Put set are what Done takes.
+		if err := q.Done(context.Background(), batch[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if n := queueLen(t, q); n != 0 {
+			t.Errorf("Len %d after Done of what Put queued", n)
+		}
+	})
+}
