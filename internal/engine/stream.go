@@ -67,10 +67,12 @@ const maxStreamBatch = 10000
 // acknowledges them to the feed. The deliverer takes the oldest queued
 // changes, delivers them through the delivery layer as a run's are,
 // commits each acknowledged batch to the sync's snapshot and only then
-// removes it from the queue. So a crash at any point loses nothing (what
-// the feed was not told of comes again, what it was is in the queue, and
-// what was delivered is in the snapshot), and a later batch run finds
-// nothing new to send.
+// removes it from the queue. When the deliverer is idle (nothing older is
+// queued), the reader hands it the batch it is queueing, which is sent
+// without waiting for the queue's transaction and removed once queued. So
+// a crash at any point loses nothing (what the feed was not told of comes
+// again, what it was is in the queue, and what was delivered is in the
+// snapshot), and a later batch run finds nothing new to send.
 //
 // The queue keeps one change per key, the newest: while the destination
 // is slow or away (it answers 429 or 5xx, or times out), the reader goes
