@@ -249,6 +249,15 @@ func (f *follower) drain(ctx context.Context, wake <-chan struct{}, readDone <-c
 			}
 		}
 		kept, err := f.deliver(ctx, pending, handed)
+		if err == nil && handed != nil {
+			// What of the handoff stays queued (kept, or left for another
+			// round) is read back from the queue: wait until it is there,
+			// as no wake-up comes for it.
+			select {
+			case <-handed.queued:
+			case <-ctx.Done():
+			}
+		}
 		handed = nil
 		if err != nil {
 			if ctx.Err() != nil {
