@@ -241,46 +241,59 @@ func sortedKeys(n int) []string {
 // delivering them: the next Follow, on the store reopened and a feed with
 // nothing new, delivers them first.
 func TestFollowDeliversTheQueueLeftByAStoppedProcess(t *testing.T) {
-	b := setup(t)
-	o := b.withOutage()
-	o.down.Store(true)
-	feed := newFeed()
-	feed.in <- ChangeBatch{Columns: userCols, Position: 5, Changes: []ModelChange{upsert(1, "a@x", "free"), upsert(2, "b@x", "free")}}
-	feed.in <- ChangeBatch{Columns: userCols, Position: 9, Changes: []ModelChange{upsert(2, "b@x", "pro"), upsert(3, "c@x", "free")}}
-	fl := b.startFollow("s", feed)
-	b.waitFor(fl, "the feed acknowledged", func() bool { return feed.lastAck() == 9 })
-	fl.stop(t)
-	if n := b.queued("s"); n != 3 {
-		t.Fatalf("%d changes queued, want 3", n)
-	}
+	for _, store := range []string{"embedded", "shared"} {
+		t.Run(store, func(t *testing.T) {
+			b := setup(t)
+			var url string
+			if store == "shared" {
+				url = testsvc.PostgresURL(t)
+				b.onSharedStore(url)
+			}
+			o := b.withOutage()
+			o.down.Store(true)
+			feed := newFeed()
+			feed.in <- ChangeBatch{Columns: userCols, Position: 5, Changes: []ModelChange{upsert(1, "a@x", "free"), upsert(2, "b@x", "free")}}
+			feed.in <- ChangeBatch{Columns: userCols, Position: 9, Changes: []ModelChange{upsert(2, "b@x", "pro"), upsert(3, "c@x", "free")}}
+			fl := b.startFollow("s", feed)
+			b.waitFor(fl, "the feed acknowledged", func() bool { return feed.lastAck() == 9 })
+			fl.stop(t)
+			if n := b.queued("s"); n != 3 {
+				t.Fatalf("%d changes queued, want 3", n)
+			}
 
-	// A new process: the store opened again from its file.
-	path := b.project.Dir + "/state.db"
-	if err := b.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	store, err := state.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	b.store, b.engine.Store = store, store
-	o.down.Store(false)
-	quiet := newFeed()
-	fl = b.startFollow("s", quiet)
-	b.waitFor(fl, "the queue drained", func() bool { return b.queued("s") == 0 })
-	fl.stop(t)
-	got := o.accepted()
-	sortStrings(got) // two requests in flight arrive in either order
-	if strings.Join(got, ",") != "1=free,2=pro,3=free" {
-		t.Errorf("delivered %v, want the queued changes", got)
-	}
-	if quiet.lastAck() != 0 {
-		t.Errorf("the new feed acknowledged %d: it gave nothing", quiet.lastAck())
-	}
-	b.users(row(1, "a@x", "free"), row(2, "b@x", "pro"), row(3, "c@x", "free"))
-	if got := counts(b.run(Options{})[0]); got != "succeeded rows=3 add=0 chg=0 rem=0 same=3 rej=0 skip=0 plan=0 ok=0 fail=0" {
-		t.Errorf("batch run after: %s", got)
+			// A new process: the embedded store opened again from its file,
+			// or another machine on the shared store.
+			if err := b.store.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if store == "shared" {
+				b.onSharedStore(url)
+			} else {
+				reopened, err := state.Open(context.Background(), b.project.Dir+"/state.db")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { reopened.Close() })
+				b.store, b.engine.Store = reopened, reopened
+			}
+			o.down.Store(false)
+			quiet := newFeed()
+			fl = b.startFollow("s", quiet)
+			b.waitFor(fl, "the queue drained", func() bool { return b.queued("s") == 0 })
+			fl.stop(t)
+			got := o.accepted()
+			sortStrings(got) // two requests in flight arrive in either order
+			if strings.Join(got, ",") != "1=free,2=pro,3=free" {
+				t.Errorf("delivered %v, want the queued changes", got)
+			}
+			if quiet.lastAck() != 0 {
+				t.Errorf("the new feed acknowledged %d: it gave nothing", quiet.lastAck())
+			}
+			b.users(row(1, "a@x", "free"), row(2, "b@x", "pro"), row(3, "c@x", "free"))
+			if got := counts(b.run(Options{})[0]); got != "succeeded rows=3 add=0 chg=0 rem=0 same=3 rej=0 skip=0 plan=0 ok=0 fail=0" {
+				t.Errorf("batch run after: %s", got)
+			}
+		})
 	}
 }
 
