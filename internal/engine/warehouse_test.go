@@ -357,10 +357,10 @@ func TestWarehouseDiffReadsOnlyChanges(t *testing.T) {
 		t.Fatalf("second run sent %q", ops)
 	}
 	// The first run's 5,000 keys outgrew the one bucket bit an empty
-	// snapshot starts with: the second plan bucketed them anew (5000/16
-	// rows a bucket is 9 bits), and its merges kept the buckets right.
-	if bits := p.bucketBits(); bits != 9 {
-		t.Errorf("bucket bits %d after 5,000 keys, want 9", bits)
+	// snapshot starts with: the second plan bucketed them anew (5000/32
+	// rows a bucket is 8 bits), and its merges kept the buckets right.
+	if bits := p.bucketBits(); bits != 8 {
+		t.Errorf("bucket bits %d after 5,000 keys, want 8", bits)
 	}
 	if bad := p.badBuckets(); bad != 0 {
 		t.Errorf("%d buckets disagree with the snapshot", bad)

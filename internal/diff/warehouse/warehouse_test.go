@@ -161,7 +161,7 @@ func TestTableName(t *testing.T) {
 }
 
 func TestBucketBits(t *testing.T) {
-	for rows, want := range map[uint64]int{0: MinBucketBits, 31: MinBucketBits, 5000: 9, 10_000_000: 20, 1 << 40: MaxBucketBits} {
+	for rows, want := range map[uint64]int{0: MinBucketBits, 31: MinBucketBits, 5000: 8, 10_000_000: 19, 1 << 40: MaxBucketBits} {
 		if got := BucketBits(rows); got != want {
 			t.Errorf("BucketBits(%d) = %d, want %d", rows, got, want)
 		}
@@ -171,8 +171,8 @@ func TestBucketBits(t *testing.T) {
 		rows uint64
 		want bool
 	}{
-		{1, 0, false}, {1, 5000, true}, {9, 5000, false}, {8, 5000, false}, {10, 5000, false},
-		{7, 5000, true}, {11, 5000, true}, {0, 0, true}, {MaxBucketBits + 1, 1 << 40, true},
+		{1, 0, false}, {1, 5000, true}, {9, 5000, false}, {8, 5000, false}, {7, 5000, false},
+		{6, 5000, true}, {10, 5000, true}, {0, 0, true}, {MaxBucketBits + 1, 1 << 40, true},
 	} {
 		if got := RebucketNeeded(c.have, c.rows); got != c.want {
 			t.Errorf("RebucketNeeded(%d, %d) = %v, want %v", c.have, c.rows, got, c.want)
