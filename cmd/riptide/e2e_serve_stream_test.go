@@ -418,23 +418,25 @@ syncs:
 			t.Fatalf("queue depth %d after the outage", sv.stream("live").QueueDepth)
 		}
 	}
-	// Only the last value of each key was sent after the outage: the
-	// queue coalesced the three updates.
-	sentAfter := 0
+	// The queue coalesced the three updates: past the batch that was
+	// being sent when the outage began (retried by the delivery layer as
+	// it is), only the last value of each key was sent, once.
+	var stale, last int
 	for _, rq := range hook.Requests() {
 		if rq.Status != 200 {
 			continue
 		}
 		for _, rec := range rq.Records {
-			if v := fmt.Sprint(rec.Data["plan"]); v == "v1" || v == "v2" {
-				t.Fatalf("key %s sent as %s: the queue should keep only the last change", rec.Key, v)
-			} else if v == "v3" {
-				sentAfter++
+			switch fmt.Sprint(rec.Data["plan"]) {
+			case "v1", "v2":
+				stale++
+			case "v3":
+				last++
 			}
 		}
 	}
-	if sentAfter != 100 {
-		t.Errorf("%d records of v3 sent, want 100 (each key once)", sentAfter)
+	if stale > 100 || last != 100 {
+		t.Errorf("sent %d records of superseded values (want at most one batch, 100) and %d of the last (want 100, each key once)", stale, last)
 	}
 }
 
