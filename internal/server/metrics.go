@@ -67,7 +67,7 @@ func NewMetrics() *Metrics {
 		}, []string{"sync"}),
 		streamLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "riptide_stream_slot_lag_bytes",
-			Help: "Write-ahead log a stream sync's replication slot holds undelivered (what the stream has yet to deliver, and the disk it keeps on the database server).",
+			Help: "Write-ahead log a stream sync's replication slot holds that the stream has not yet read into its change queue (the disk it keeps on the database server).",
 		}, []string{"sync"}),
 		streamQueue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "riptide_stream_queue_depth", Help: "Changes (distinct keys) waiting in a stream sync's change queue for the destination.",

@@ -202,6 +202,13 @@ func (f *follow) firstRun(ctx context.Context, st *stream.Stream) error {
 		}
 		why = "the sync has no completed run (reset, or its first run failed)"
 	}
+	// Changes still queued are older than what the batch run reads (a
+	// slot dropped and created again, a first run that failed): sent
+	// after it, they would put back values the destination is past. If
+	// the run fails, the next start runs it again.
+	if err := f.cfg.Engine.Store.StreamQueue(f.sync.Name).Clear(ctx); err != nil {
+		return fmt.Errorf("sync %s: %w", f.sync.Name, err)
+	}
 	if err := f.batch(ctx, why); err != nil {
 		return fmt.Errorf("%w: %w; the stream's slot %s keeps the changes until it starts again", ErrFirstRun, err, f.slot)
 	}

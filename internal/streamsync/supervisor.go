@@ -34,8 +34,9 @@ type Status struct {
 	// Error is why the stream last failed (while retrying).
 	Error    string `json:"error,omitempty"`
 	Restarts int    `json:"restarts"`
-	// SlotLagBytes is the write-ahead log the slot holds undelivered,
-	// as last measured; -1 before the first measurement.
+	// SlotLagBytes is the write-ahead log the slot holds that the stream
+	// has not yet read into the change queue, as last measured; -1 before
+	// the first measurement.
 	SlotLagBytes int64 `json:"slot_lag_bytes"`
 	// QueueDepth is how many changes (distinct keys) wait in the sync's
 	// change queue for the destination, as last measured.
