@@ -24,6 +24,10 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
+// ErrSlotInUse is the server's refusal of a slot another connection
+// streams from: a slot admits one reader.
+var ErrSlotInUse = errors.New("the slot is in use by another connection")
+
 // LSN is a position in PostgreSQL's write-ahead log.
 type LSN = pglogrepl.LSN
 
@@ -245,6 +249,10 @@ func (s *Stream) startReplication(ctx context.Context) error {
 	})
 	if err != nil {
 		conn.Close(context.WithoutCancel(ctx))
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55006" { // object_in_use
+			return fmt.Errorf("stream: start replication on slot %s: %w: %s", s.cfg.Slot, ErrSlotInUse, pgErr.Message)
+		}
 		return fmt.Errorf("stream: start replication on slot %s: %s", s.cfg.Slot, rootCause(err))
 	}
 	s.conn = conn

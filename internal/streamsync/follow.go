@@ -159,6 +159,10 @@ type follow struct {
 func (f *follow) open(ctx context.Context, sc stream.Config) (*stream.Stream, error) {
 	sc.URL, sc.Slot, sc.Publication, sc.Logger, sc.StatusInterval = f.url, f.slot, f.slot, f.log, f.cfg.StatusInterval
 	st, err := stream.Open(ctx, sc)
+	if errors.Is(err, stream.ErrSlotInUse) {
+		// The server's message names the slot and the process, no secret.
+		return nil, fmt.Errorf("sync %s: %w", f.sync.Name, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: %s", f.sync.Name, f.cfg.Engine.Redactor.Error(err))
 	}

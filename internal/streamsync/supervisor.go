@@ -6,12 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/engine"
+	"github.com/riptide-data/riptide/internal/stream"
 )
 
 // Stream states, as Status reports them.
@@ -248,7 +248,7 @@ func (s *Supervisor) run(ctx context.Context, e *engine.Engine, name string, sv 
 			err = errors.New("the stream ended")
 		}
 		wait := backoff
-		if isSlotBusy(err) {
+		if errors.Is(err, stream.ErrSlotInUse) {
 			// Another process follows the sync (the slot admits one
 			// reader): this one stands by to take over.
 			s.setState(sv, StateStandby, func(st *Status) { st.Error = "" })
@@ -310,12 +310,6 @@ func (s *Supervisor) measureLag(ctx context.Context, e *engine.Engine, name stri
 		case <-t.C:
 		}
 	}
-}
-
-// isSlotBusy reports the server's refusal of a slot another connection
-// uses.
-func isSlotBusy(err error) bool {
-	return strings.Contains(err.Error(), "is active for PID")
 }
 
 // fingerprint is what a stream sync depends on: a change to any of it
