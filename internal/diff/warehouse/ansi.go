@@ -26,7 +26,9 @@ func (ansi) HashValues(...string) string       { return "" }
 func (ansi) HashFunction() string              { return "'md5'" }
 func (ansi) HashLiteral(h uint64) string       { return strconv.FormatInt(int64(h), 10) }
 func (ansi) ShiftRight(e string, n int) string { return fmt.Sprintf("(%s >> %d)", e, n) }
-func (ansi) Sum(expr string) string            { return "sum(CAST(" + expr + " AS DECIMAL(38, 0)))" }
+func (ansi) Digest(expr string) string         { return "sum(CAST(" + expr + " AS DECIMAL(38, 0)))" }
+func (ansi) DigestAdd(a, b string) string      { return a + " + " + b }
+func (ansi) DigestSub(a, b string) string      { return a + " - " + b }
 func (ansi) Materialized() string              { return "" }
 func (ansi) bucketsFrom(table string) string   { return table }
 func (a ansi) replace(lit func(string) string, expr, from, to string) string {
@@ -54,12 +56,12 @@ func mergeStatement(quote func(string) string, t Tables) string {
 }
 
 // mergeBuckets adds per-bucket deltas with a standard MERGE.
-func mergeBuckets(quote func(string) string, t Tables, deltas string) []string {
-	b, n, digest := quote("bucket"), quote("n"), quote("digest")
+func mergeBuckets(d Dialect, t Tables, deltas string) []string {
+	b, n, digest := d.Quote("bucket"), d.Quote("n"), d.Quote("digest")
 	return []string{fmt.Sprintf("MERGE INTO %s AS t USING (\n%s\n) AS s ON t.%s = s.%s\n"+
-		"WHEN MATCHED THEN UPDATE SET %s = t.%s + s.%s, %s = t.%s + s.%s\n"+
+		"WHEN MATCHED THEN UPDATE SET %s = t.%s + s.%s, %s = %s\n"+
 		"WHEN NOT MATCHED THEN INSERT (%s, %s, %s) VALUES (s.%s, s.%s, s.%s)",
-		t.Buckets, deltas, b, b, n, n, n, digest, digest, digest, b, n, digest, b, n, digest)}
+		t.Buckets, deltas, b, b, n, n, n, digest, d.DigestAdd("t."+digest, "s."+digest), b, n, digest, b, n, digest)}
 }
 
 // upsertStatements delete the removed keys and upsert the others with
@@ -77,10 +79,10 @@ func upsertStatements(quote func(string) string, t Tables) []string {
 // upsertBuckets adds per-bucket deltas with INSERT … ON CONFLICT; old
 // names the existing row (the table's unqualified name, or nothing where
 // an unqualified column means it).
-func upsertBuckets(quote func(string) string, t Tables, old, deltas string) []string {
-	b, n, digest := quote("bucket"), quote("n"), quote("digest")
-	return []string{fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\n%s\nON CONFLICT (%s) DO UPDATE SET %s = %s%s + excluded.%s, %s = %s%s + excluded.%s",
-		t.Buckets, b, n, digest, deltas, b, n, old, n, n, digest, old, digest, digest)}
+func upsertBuckets(d Dialect, t Tables, old, deltas string) []string {
+	b, n, digest := d.Quote("bucket"), d.Quote("n"), d.Quote("digest")
+	return []string{fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\n%s\nON CONFLICT (%s) DO UPDATE SET %s = %s%s + excluded.%s, %s = %s",
+		t.Buckets, b, n, digest, deltas, b, n, old, n, n, digest, d.DigestAdd(old+digest, "excluded."+digest))}
 }
 
 // types are the column types of a dialect's tables.

@@ -20,7 +20,7 @@ func (BigQuery) Concat(parts ...string) string {
 }
 func (BigQuery) Hash64(text string) string { return "FARM_FINGERPRINT(" + text + ")" }
 func (BigQuery) HashFunction() string      { return "'farm_fingerprint'" }
-func (BigQuery) Sum(expr string) string    { return "SUM(CAST(" + expr + " AS BIGNUMERIC))" }
+func (BigQuery) Digest(expr string) string { return "SUM(CAST(" + expr + " AS BIGNUMERIC))" }
 func (d BigQuery) Replace(expr, from, to string) string {
 	return fmt.Sprintf("REPLACE(%s, %s, %s)", expr, d.Literal(from), d.Literal(to))
 }
@@ -42,7 +42,7 @@ func (d BigQuery) Setup(t Tables) []string {
 }
 
 func (d BigQuery) AddBuckets(t Tables, deltas string) []string {
-	return mergeBuckets(d.Quote, t, deltas)
+	return mergeBuckets(d, t, deltas)
 }
 
 func (d BigQuery) Merge(t Tables) []string { return []string{mergeStatement(d.Quote, t)} }

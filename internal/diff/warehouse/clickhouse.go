@@ -33,7 +33,7 @@ func (ClickHouse) HashLiteral(h uint64) string { return strconv.FormatUint(h, 10
 func (ClickHouse) ShiftRight(e string, n int) string {
 	return fmt.Sprintf("bitShiftRight(%s, %d)", e, n)
 }
-func (ClickHouse) Sum(expr string) string { return "sum(toInt128(" + expr + "))" }
+func (ClickHouse) Digest(expr string) string { return "sum(toInt128(" + expr + "))" }
 func (d ClickHouse) bucketsFrom(table string) string {
 	q := d.Quote
 	return fmt.Sprintf("(SELECT %s, sum(%s) AS %s, sum(%s) AS %s FROM %s GROUP BY %s)",

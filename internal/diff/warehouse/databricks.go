@@ -43,7 +43,7 @@ func (d Databricks) Setup(t Tables) []string {
 }
 
 func (d Databricks) AddBuckets(t Tables, deltas string) []string {
-	return mergeBuckets(d.Quote, t, deltas)
+	return mergeBuckets(d, t, deltas)
 }
 
 func (d Databricks) Merge(t Tables) []string { return []string{mergeStatement(d.Quote, t)} }

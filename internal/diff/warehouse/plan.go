@@ -36,7 +36,7 @@ func (q *SQL) Plan() string {
 	pruned := !q.spec.FullResync
 	if pruned {
 		fmt.Fprintf(&sb, "a AS %s(\n  SELECT %s AS %s, count(*) AS %s, %s AS %s\n  FROM (\n%s\n  ) AS q\n  WHERE %s\n  GROUP BY %s\n),\n",
-			mat, q.bucket(q.keyHash("q")), b, n, d.Sum(q.rowHash("q")), hash, q.model(), q.keyNotNull("q"), q.bucket(q.keyHash("q")))
+			mat, q.bucket(q.keyHash("q")), b, n, d.Digest(q.rowHash("q")), hash, q.model(), q.keyNotNull("q"), q.bucket(q.keyHash("q")))
 		fmt.Fprintf(&sb, "d AS %s(\n  SELECT COALESCE(a.%s, k.%s) AS %s\n  FROM a FULL OUTER JOIN %s AS k ON k.%s = a.%s\n"+
 			"  WHERE COALESCE(a.%s, 0) <> COALESCE(k.%s, 0) OR COALESCE(a.%s, 0) <> COALESCE(k.%s, 0)\n),\n",
 			mat, b, qt("bucket"), b, q.d.(bucketReader).bucketsFrom(q.t.Buckets), qt("bucket"), b,
@@ -145,12 +145,12 @@ func (q *SQL) Stage(rows []Row) ([]string, error) {
 func (q *SQL) bucketDeltas() string {
 	d, qt := q.d, q.d.Quote
 	key, kh, hash := qt("key"), qt("key_hash"), qt("hash")
-	return fmt.Sprintf("SELECT b AS %s, sum(dn) AS %s, COALESCE(%s, 0) - COALESCE(%s, 0) AS %s FROM (\n"+
+	return fmt.Sprintf("SELECT b AS %s, sum(dn) AS %s, %s AS %s FROM (\n"+
 		"  SELECT %s AS b, -1 AS dn, NULL AS added, s.%s AS gone FROM %s AS s WHERE s.%s IN (SELECT %s FROM %s)\n"+
 		"  UNION ALL\n"+
 		"  SELECT %s, 1, st.%s, NULL FROM %s AS st WHERE NOT st.%s\n"+
 		") AS x GROUP BY b",
-		qt("bucket"), qt("n"), d.Sum("added"), d.Sum("gone"), qt("digest"),
+		qt("bucket"), qt("n"), d.DigestSub("COALESCE("+d.Digest("added")+", 0)", "COALESCE("+d.Digest("gone")+", 0)"), qt("digest"),
 		q.bucket("s."+kh), hash, q.t.Snapshot, key, key, q.t.Stage,
 		q.bucket("st."+kh), hash, q.t.Stage, qt("removed"))
 }

@@ -12,8 +12,8 @@ func (Postgres) Text(expr string) string { return "CAST(" + expr + " AS text)" }
 func (d Postgres) Replace(expr, from, to string) string {
 	return d.replace(d.Literal, expr, from, to)
 }
-func (Postgres) Sum(expr string) string { return "sum(CAST(" + expr + " AS numeric))" }
-func (Postgres) Materialized() string   { return "MATERIALIZED " }
+func (Postgres) Digest(expr string) string { return "sum(CAST(" + expr + " AS numeric))" }
+func (Postgres) Materialized() string      { return "MATERIALIZED " }
 
 func (d Postgres) Setup(t Tables) []string {
 	return append([]string{"CREATE SCHEMA IF NOT EXISTS " + t.Schema},
@@ -24,7 +24,7 @@ func (d Postgres) Setup(t Tables) []string {
 // ON CONFLICT DO UPDATE wants it.
 func (d Postgres) AddBuckets(t Tables, deltas string) []string {
 	name := t.Buckets[strings.LastIndex(t.Buckets, `"."`)+2:]
-	return upsertBuckets(d.Quote, t, name+".", deltas)
+	return upsertBuckets(d, t, name+".", deltas)
 }
 
 func (d Postgres) Merge(t Tables) []string { return upsertStatements(d.Quote, t) }

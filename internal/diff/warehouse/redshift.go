@@ -28,7 +28,7 @@ func (d Redshift) Setup(t Tables) []string {
 }
 
 func (d Redshift) AddBuckets(t Tables, deltas string) []string {
-	return mergeBuckets(d.Quote, t, deltas)
+	return mergeBuckets(d, t, deltas)
 }
 
 func (d Redshift) Merge(t Tables) []string {

@@ -33,7 +33,7 @@ func (d Snowflake) Setup(t Tables) []string {
 }
 
 func (d Snowflake) AddBuckets(t Tables, deltas string) []string {
-	return mergeBuckets(d.Quote, t, deltas)
+	return mergeBuckets(d, t, deltas)
 }
 
 func (d Snowflake) Merge(t Tables) []string { return []string{mergeStatement(d.Quote, t)} }

@@ -8,8 +8,8 @@
 // The plan does not join every row of the model with the snapshot. Keys
 // fall into buckets by a hash of the key; a small bucket table, kept by
 // every merge, holds each bucket's row count and the sum of its rows'
-// hashes. The plan first sums the model's rows per bucket (one pass, no
-// join), and only the rows of the buckets whose count or sum differ —
+// hashes (or their XOR). The plan first sums the model's rows per bucket
+// (one pass, no join), and only the rows of the buckets whose count or sum differ —
 // where something was added, changed, removed or duplicated — are joined
 // with their snapshot rows. A row's hash covers its key, so any change
 // to a key's row changes its bucket's sum.
@@ -57,8 +57,12 @@ type Dialect interface {
 	HashLiteral(h uint64) string
 	// ShiftRight shifts a hash right by n bits: the key's bucket.
 	ShiftRight(expr string, n int) string
-	// Sum sums hashes without overflowing.
-	Sum(expr string) string
+	// Digest aggregates row hashes into a bucket's digest (a sum that
+	// cannot overflow, or an XOR): equal for equal multisets of rows.
+	Digest(expr string) string
+	// DigestAdd combines two digests; DigestSub takes b's rows out of a.
+	DigestAdd(a, b string) string
+	DigestSub(a, b string) string
 	// Materialized is "MATERIALIZED " where a CTE used twice must be
 	// computed once, or "".
 	Materialized() string
@@ -97,8 +101,9 @@ const DefaultSchema = "riptide"
 
 // Format is the layout of the snapshot tables this package writes,
 // recorded in the sync's meta table. Format 1 (no meta table: a text key
-// and an MD5 text hash, no buckets) is refused with a reset to do.
-const Format = 2
+// and an MD5 text hash, no buckets) and format 2 (DuckDB's digests were
+// sums) are refused with a reset to do.
+const Format = 3
 
 // Plan result columns, before the model's own columns.
 const (
@@ -314,7 +319,7 @@ func (q *SQL) Rebucket(bits int) []string {
 	stmts := []string{q.d.Clear(q.t.Buckets),
 		fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\nSELECT %s, count(*), %s FROM %s GROUP BY %s",
 			q.t.Buckets, qt("bucket"), qt("n"), qt("digest"),
-			q.d.ShiftRight(qt("key_hash"), 64-bits), q.d.Sum(qt("hash")), q.t.Snapshot,
+			q.d.ShiftRight(qt("key_hash"), 64-bits), q.d.Digest(qt("hash")), q.t.Snapshot,
 			q.d.ShiftRight(qt("key_hash"), 64-bits))}
 	return append(stmts, q.writeMeta(bits)...)
 }

@@ -131,7 +131,7 @@ CREATE TABLE IF NOT EXISTS `riptide`.`stage_users___crm_22b2f7ef` (`key` STRING 
 CREATE TABLE IF NOT EXISTS `riptide`.`buckets_users___crm_22b2f7ef` (`bucket` INT64 NOT NULL, `n` INT64 NOT NULL, `digest` BIGNUMERIC NOT NULL, PRIMARY KEY (`bucket`) NOT ENFORCED);
 CREATE TABLE IF NOT EXISTS `riptide`.`meta_users___crm_22b2f7ef` (`format` INT64 NOT NULL, `hash_function` STRING NOT NULL, `bucket_bits` INT64 NOT NULL);
 DELETE FROM `riptide`.`meta_users___crm_22b2f7ef` WHERE TRUE;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'farm_fingerprint', 12;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'farm_fingerprint', 12;
 
 -- meta
 SELECT `format`, `hash_function`, `bucket_bits` FROM `riptide`.`meta_users___crm_22b2f7ef`;
@@ -142,7 +142,7 @@ DELETE FROM `riptide`.`buckets_users___crm_22b2f7ef` WHERE TRUE;
 INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
 SELECT (`key_hash` >> 50), count(*), SUM(CAST(`hash` AS BIGNUMERIC)) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY (`key_hash` >> 50);
 DELETE FROM `riptide`.`meta_users___crm_22b2f7ef` WHERE TRUE;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'farm_fingerprint', 14;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'farm_fingerprint', 14;
 
 -- fill
 INSERT INTO `riptide`.`snapshot_users___crm_22b2f7ef` (`key`, `key_hash`, `hash`)
@@ -155,5 +155,5 @@ DELETE FROM `riptide`.`buckets_users___crm_22b2f7ef` WHERE TRUE;
 INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
 SELECT (`key_hash` >> 52), count(*), SUM(CAST(`hash` AS BIGNUMERIC)) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY (`key_hash` >> 52);
 DELETE FROM `riptide`.`meta_users___crm_22b2f7ef` WHERE TRUE;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'farm_fingerprint', 12;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'farm_fingerprint', 12;
 

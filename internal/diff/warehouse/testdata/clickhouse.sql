@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS `riptide`.`stage_users___crm_22b2f7ef` (`key` String,
 CREATE TABLE IF NOT EXISTS `riptide`.`buckets_users___crm_22b2f7ef` (`bucket` Int64, `n` Int64, `digest` Int128) ENGINE = SummingMergeTree ORDER BY `bucket`;
 CREATE TABLE IF NOT EXISTS `riptide`.`meta_users___crm_22b2f7ef` (`format` Int64, `hash_function` String, `bucket_bits` Int64) ENGINE = MergeTree ORDER BY tuple();
 TRUNCATE TABLE `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'sipHash64', 12;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'sipHash64', 12;
 
 -- meta
 SELECT `format`, `hash_function`, `bucket_bits` FROM `riptide`.`meta_users___crm_22b2f7ef`;
@@ -134,7 +134,7 @@ TRUNCATE TABLE `riptide`.`buckets_users___crm_22b2f7ef`;
 INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
 SELECT bitShiftRight(`key_hash`, 50), count(*), sum(toInt128(`hash`)) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY bitShiftRight(`key_hash`, 50);
 TRUNCATE TABLE `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'sipHash64', 14;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'sipHash64', 14;
 
 -- fill
 INSERT INTO `riptide`.`snapshot_users___crm_22b2f7ef` (`key`, `key_hash`, `hash`)
@@ -147,5 +147,5 @@ TRUNCATE TABLE `riptide`.`buckets_users___crm_22b2f7ef`;
 INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
 SELECT bitShiftRight(`key_hash`, 52), count(*), sum(toInt128(`hash`)) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY bitShiftRight(`key_hash`, 52);
 TRUNCATE TABLE `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'sipHash64', 12;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'sipHash64', 12;
 

@@ -131,7 +131,7 @@ CREATE TABLE IF NOT EXISTS `riptide`.`stage_users___crm_22b2f7ef` (`key` STRING 
 CREATE TABLE IF NOT EXISTS `riptide`.`buckets_users___crm_22b2f7ef` (`bucket` BIGINT NOT NULL, `n` BIGINT NOT NULL, `digest` DECIMAL(38, 0) NOT NULL) USING DELTA;
 CREATE TABLE IF NOT EXISTS `riptide`.`meta_users___crm_22b2f7ef` (`format` BIGINT NOT NULL, `hash_function` STRING NOT NULL, `bucket_bits` BIGINT NOT NULL) USING DELTA;
 DELETE FROM `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'xxhash64', 12;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'xxhash64', 12;
 
 -- meta
 SELECT `format`, `hash_function`, `bucket_bits` FROM `riptide`.`meta_users___crm_22b2f7ef`;
@@ -142,7 +142,7 @@ DELETE FROM `riptide`.`buckets_users___crm_22b2f7ef`;
 INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
 SELECT shiftright(`key_hash`, 50), count(*), sum(CAST(`hash` AS DECIMAL(38, 0))) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY shiftright(`key_hash`, 50);
 DELETE FROM `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'xxhash64', 14;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'xxhash64', 14;
 
 -- fill
 INSERT INTO `riptide`.`snapshot_users___crm_22b2f7ef` (`key`, `key_hash`, `hash`)
@@ -155,5 +155,5 @@ DELETE FROM `riptide`.`buckets_users___crm_22b2f7ef`;
 INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
 SELECT shiftright(`key_hash`, 52), count(*), sum(CAST(`hash` AS DECIMAL(38, 0))) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY shiftright(`key_hash`, 52);
 DELETE FROM `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 2, 'xxhash64', 12;
+INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'xxhash64', 12;
 

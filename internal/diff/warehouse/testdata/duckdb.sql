@@ -2,18 +2,18 @@
 CREATE SCHEMA IF NOT EXISTS "riptide";
 CREATE TABLE IF NOT EXISTS "riptide"."snapshot_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL PRIMARY KEY, "key_hash" UBIGINT NOT NULL, "hash" UBIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL, "key_hash" UBIGINT, "hash" UBIGINT, "removed" BOOLEAN NOT NULL);
-CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" HUGEINT NOT NULL);
+CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" UBIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGINT NOT NULL, "hash_function" VARCHAR NOT NULL, "bucket_bits" BIGINT NOT NULL);
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
 
 -- plan
 WITH a AS MATERIALIZED (
-  SELECT (hash(q."account_id", q."user_id") >> 52) AS "__riptide_bucket", count(*) AS "__riptide_n", sum(hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name")) AS "__riptide_hash"
+  SELECT CAST((hash(q."account_id", q."user_id") >> 52) AS BIGINT) AS "__riptide_bucket", count(*) AS "__riptide_n", bit_xor(hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name")) AS "__riptide_hash"
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
   WHERE q."account_id" IS NOT NULL AND q."user_id" IS NOT NULL
-  GROUP BY (hash(q."account_id", q."user_id") >> 52)
+  GROUP BY CAST((hash(q."account_id", q."user_id") >> 52) AS BIGINT)
 ),
 d AS MATERIALIZED (
   SELECT COALESCE(a."__riptide_bucket", k."bucket") AS "__riptide_bucket"
@@ -28,11 +28,11 @@ m AS (
 select account_id, user_id, email, "first name", plan from users where active
     ) AS q
   ) AS q
-  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR (q."__riptide_key_hash" >> 52) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR CAST((q."__riptide_key_hash" >> 52) AS BIGINT) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_users___crm_22b2f7ef"
-  WHERE ("key_hash" >> 52) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE CAST(("key_hash" >> 52) AS BIGINT) IN (SELECT "__riptide_bucket" FROM d)
 ),
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
@@ -91,24 +91,24 @@ SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", 
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
 INSERT INTO "riptide"."stage_users___crm_22b2f7ef" ("key", "key_hash", "hash", "removed") VALUES ('7|42', 81985529216486895, 18364758544493064720, FALSE), ('it''s|a\|b', 42, 1, FALSE), ('9|1', NULL, NULL, TRUE);
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT b AS "bucket", sum(dn) AS "n", COALESCE(sum(added), 0) - COALESCE(sum(gone), 0) AS "digest" FROM (
-  SELECT (s."key_hash" >> 52) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
+SELECT b AS "bucket", sum(dn) AS "n", xor(COALESCE(bit_xor(added), 0), COALESCE(bit_xor(gone), 0)) AS "digest" FROM (
+  SELECT CAST((s."key_hash" >> 52) AS BIGINT) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
   UNION ALL
-  SELECT (st."key_hash" >> 52), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
+  SELECT CAST((st."key_hash" >> 52) AS BIGINT), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
 ) AS x GROUP BY b
-ON CONFLICT ("bucket") DO UPDATE SET "n" = "n" + excluded."n", "digest" = "digest" + excluded."digest";
+ON CONFLICT ("bucket") DO UPDATE SET "n" = "n" + excluded."n", "digest" = xor("digest", excluded."digest");
 DELETE FROM "riptide"."snapshot_users___crm_22b2f7ef" WHERE "key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE "removed");
 INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash") SELECT "key", "key_hash", "hash" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE NOT "removed"
 ON CONFLICT ("key") DO UPDATE SET "key_hash" = excluded."key_hash", "hash" = excluded."hash";
 
 -- merge of staged rows (deferred destinations)
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT b AS "bucket", sum(dn) AS "n", COALESCE(sum(added), 0) - COALESCE(sum(gone), 0) AS "digest" FROM (
-  SELECT (s."key_hash" >> 52) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
+SELECT b AS "bucket", sum(dn) AS "n", xor(COALESCE(bit_xor(added), 0), COALESCE(bit_xor(gone), 0)) AS "digest" FROM (
+  SELECT CAST((s."key_hash" >> 52) AS BIGINT) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
   UNION ALL
-  SELECT (st."key_hash" >> 52), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
+  SELECT CAST((st."key_hash" >> 52) AS BIGINT), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
 ) AS x GROUP BY b
-ON CONFLICT ("bucket") DO UPDATE SET "n" = "n" + excluded."n", "digest" = "digest" + excluded."digest";
+ON CONFLICT ("bucket") DO UPDATE SET "n" = "n" + excluded."n", "digest" = xor("digest", excluded."digest");
 DELETE FROM "riptide"."snapshot_users___crm_22b2f7ef" WHERE "key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE "removed");
 INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash") SELECT "key", "key_hash", "hash" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE NOT "removed"
 ON CONFLICT ("key") DO UPDATE SET "key_hash" = excluded."key_hash", "hash" = excluded."hash";
@@ -122,10 +122,10 @@ DROP TABLE IF EXISTS "riptide"."meta_users___crm_22b2f7ef";
 CREATE SCHEMA IF NOT EXISTS "riptide";
 CREATE TABLE IF NOT EXISTS "riptide"."snapshot_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL PRIMARY KEY, "key_hash" UBIGINT NOT NULL, "hash" UBIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL, "key_hash" UBIGINT, "hash" UBIGINT, "removed" BOOLEAN NOT NULL);
-CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" HUGEINT NOT NULL);
+CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" UBIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGINT NOT NULL, "hash_function" VARCHAR NOT NULL, "bucket_bits" BIGINT NOT NULL);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'duckdb hash() ' || version(), 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'duckdb hash() ' || version(), 12;
 
 -- meta
 SELECT "format", "hash_function", "bucket_bits" FROM "riptide"."meta_users___crm_22b2f7ef";
@@ -134,9 +134,9 @@ SELECT 'duckdb hash() ' || version();
 -- rebucket with 14 bits
 DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT ("key_hash" >> 50), count(*), sum("hash") FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY ("key_hash" >> 50);
+SELECT CAST(("key_hash" >> 50) AS BIGINT), count(*), bit_xor("hash") FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY CAST(("key_hash" >> 50) AS BIGINT);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'duckdb hash() ' || version(), 14;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'duckdb hash() ' || version(), 14;
 
 -- fill
 INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash")
@@ -147,7 +147,7 @@ select account_id, user_id, email, "first name", plan from users where active
 WHERE q."account_id" IS NOT NULL AND q."user_id" IS NOT NULL;
 DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT ("key_hash" >> 52), count(*), sum("hash") FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY ("key_hash" >> 52);
+SELECT CAST(("key_hash" >> 52) AS BIGINT), count(*), bit_xor("hash") FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY CAST(("key_hash" >> 52) AS BIGINT);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'duckdb hash() ' || version(), 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'duckdb hash() ' || version(), 12;
 

@@ -125,7 +125,7 @@ CREATE TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" text NO
 CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" bigint NOT NULL PRIMARY KEY, "n" bigint NOT NULL, "digest" numeric NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" bigint NOT NULL, "hash_function" text NOT NULL, "bucket_bits" bigint NOT NULL);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5', 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5', 12;
 
 -- meta
 SELECT "format", "hash_function", "bucket_bits" FROM "riptide"."meta_users___crm_22b2f7ef";
@@ -136,7 +136,7 @@ DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT ("key_hash" >> 50), count(*), sum(CAST("hash" AS numeric)) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY ("key_hash" >> 50);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5', 14;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5', 14;
 
 -- fill
 INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash")
@@ -149,5 +149,5 @@ DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT ("key_hash" >> 52), count(*), sum(CAST("hash" AS numeric)) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY ("key_hash" >> 52);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5', 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5', 12;
 

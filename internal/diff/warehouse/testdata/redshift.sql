@@ -127,7 +127,7 @@ CREATE TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" VARCHAR
 CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" DECIMAL(38, 0) NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGINT NOT NULL, "hash_function" VARCHAR(65535) NOT NULL, "bucket_bits" BIGINT NOT NULL);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'fnv_hash', 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'fnv_hash', 12;
 
 -- meta
 SELECT "format", "hash_function", "bucket_bits" FROM "riptide"."meta_users___crm_22b2f7ef";
@@ -138,7 +138,7 @@ DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT ("key_hash" >> 50), count(*), sum(CAST("hash" AS DECIMAL(38, 0))) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY ("key_hash" >> 50);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'fnv_hash', 14;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'fnv_hash', 14;
 
 -- fill
 INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash")
@@ -151,5 +151,5 @@ DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT ("key_hash" >> 52), count(*), sum(CAST("hash" AS DECIMAL(38, 0))) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY ("key_hash" >> 52);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'fnv_hash', 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'fnv_hash', 12;
 

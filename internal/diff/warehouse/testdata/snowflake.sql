@@ -131,7 +131,7 @@ CREATE TRANSIENT TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("ke
 CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" NUMBER(38, 0) NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGINT NOT NULL, "hash_function" VARCHAR NOT NULL, "bucket_bits" BIGINT NOT NULL);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5_number_lower64', 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5_number_lower64', 12;
 
 -- meta
 SELECT "format", "hash_function", "bucket_bits" FROM "riptide"."meta_users___crm_22b2f7ef";
@@ -142,7 +142,7 @@ DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT FLOOR("key_hash" / 1125899906842624), count(*), sum(CAST("hash" AS DECIMAL(38, 0))) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY FLOOR("key_hash" / 1125899906842624);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5_number_lower64', 14;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5_number_lower64', 14;
 
 -- fill
 INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash")
@@ -155,5 +155,5 @@ DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT FLOOR("key_hash" / 4503599627370496), count(*), sum(CAST("hash" AS DECIMAL(38, 0))) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY FLOOR("key_hash" / 4503599627370496);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 2, 'md5_number_lower64', 12;
+INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5_number_lower64', 12;
 
