@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -26,8 +27,8 @@ import (
 // `run --follow`: the first batch run, then inserts, updates, a row
 // leaving the model's filter and a delete as they commit; killed with
 // SIGKILL, it resumes from its slot with the changes made meanwhile; after
-// Ctrl-C a batch run finds nothing new to send; after a reset, --follow
-// sends the whole model again.
+// Ctrl-C a batch run finds nothing new to send; after a reset, and after
+// a change of the mapping, --follow sends the whole model again.
 func TestE2EFollow(t *testing.T) {
 	t.Parallel()
 	pgURL := testsvc.PostgresURL(t)
@@ -155,6 +156,32 @@ syncs:
 	f.waitLine("users_to_hook: following public.users")
 	if got := records(srv, sent); got != "upsert 1 pro|upsert 4 pro|upsert 5 pro" {
 		t.Errorf("the follow after a reset sent %q, want the whole model", got)
+	}
+	if err := f.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	f.waitLine("users_to_hook: stopped")
+	_ = f.cmd.Wait()
+
+	// A new mapping applies to every row: the next --follow runs the sync
+	// in batch first, which sends them all under it.
+	yaml, err := os.ReadFile(filepath.Join(p.dir, "riptide.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write("riptide.yaml", strings.Replace(string(yaml), "mapping: {email: email, plan: plan}", "mapping: {email: email, plan: plan, contact: email}", 1))
+	sent = len(srv.Requests())
+	f = startFollow(t, p)
+	f.waitLine("users_to_hook: following public.users")
+	if got := records(srv, sent); got != "upsert 1 pro|upsert 4 pro|upsert 5 pro" {
+		t.Errorf("the follow after a mapping change sent %q, want the whole model", got)
+	}
+	for _, rq := range srv.Requests()[sent:] {
+		for _, rec := range rq.Records {
+			if rec.Data["contact"] != rec.Data["email"] || rec.Data["contact"] == nil {
+				t.Errorf("record %s after the mapping change: %v", rec.Key, rec.Data)
+			}
+		}
 	}
 	if err := f.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

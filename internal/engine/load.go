@@ -344,7 +344,7 @@ func (e *Engine) finish(ctx context.Context, sr *syncRun, send bool) {
 		// sending, so that a refused plan is judged the same way next time.
 		if r.Status != state.StatusFailed || r.Counts.Succeeded > 0 {
 			if err := e.Store.SetSyncState(ctx, state.SyncState{
-				Sync: sr.sync.Name, MappingHash: fmt.Sprintf("%016x", sr.mapper.Fingerprint()),
+				Sync: sr.sync.Name, MappingHash: mappingHash(sr.mapper),
 				PrimaryKey: sr.pk, LastRows: r.Counts.Rows,
 			}); err != nil {
 				e.Logger.Warn("save sync state", "sync", sr.sync.Name, "error", err)

@@ -310,7 +310,7 @@ func (e *Engine) guard(sr *syncRun, rejected, rows uint64, opts Options) error {
 }
 
 func (sr *syncRun) mappingChanged() bool {
-	return sr.hasPrev && sr.prev.MappingHash != fmt.Sprintf("%016x", sr.mapper.Fingerprint())
+	return sr.hasPrev && sr.prev.MappingHash != mappingHash(sr.mapper)
 }
 
 // preview collects sample keys for a plan and counts what the mode skips.

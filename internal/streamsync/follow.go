@@ -191,9 +191,10 @@ func (f *follow) batch(ctx context.Context, why string) error {
 	return nil
 }
 
-// firstRun runs the sync in batch when its stream is new, or when the
-// sync has no completed run (never ran, or was reset): the stream only
-// brings what changes from now on.
+// firstRun runs the sync in batch when its stream is new, when the sync
+// has no completed run (never ran, or was reset), or when its mapping
+// changed since its last run: the stream only brings what changes from
+// now on.
 func (f *follow) firstRun(ctx context.Context, st *stream.Stream) error {
 	why := "first run of a new stream"
 	if !st.Created() {
@@ -201,10 +202,19 @@ func (f *follow) firstRun(ctx context.Context, st *stream.Stream) error {
 		if err != nil {
 			return fmt.Errorf("sync %s: %w", f.sync.Name, err)
 		}
-		if ran {
-			return nil
-		}
 		why = "the sync has no completed run (reset, or its first run failed)"
+		if ran {
+			// A new mapping applies to every row, not only to those that
+			// change from now on.
+			changed, err := f.cfg.Engine.MappingChanged(ctx, f.sync.Name)
+			if err != nil {
+				return fmt.Errorf("sync %s: %w", f.sync.Name, err)
+			}
+			if !changed {
+				return nil
+			}
+			why = "the mapping changed: every row is sent again under it"
+		}
 	}
 	// Changes still queued are older than what the batch run reads (a
 	// slot dropped and created again, a first run that failed): sent
