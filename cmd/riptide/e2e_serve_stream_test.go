@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -438,6 +439,47 @@ syncs:
 	if stale > 100 || last != 100 {
 		t.Errorf("sent %d records of superseded values (want at most one batch, 100) and %d of the last (want 100, each key once)", stale, last)
 	}
+
+	// A reload with a new mapping restarts the stream, which first sends
+	// every row under the new mapping, then streams on.
+	sent := len(hook.Requests())
+	p.write("riptide.yaml", strings.Replace(readFile(t, filepath.Join(p.dir, "riptide.yaml")), "mapping: {plan: plan}", "mapping: {plan: plan, tier: plan}", 1))
+	if code, body := sv.call("POST", "/api/v1/reload"); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	tiers := func() int {
+		n := 0
+		for _, rq := range hook.Requests()[sent:] {
+			for _, rec := range rq.Records {
+				if rq.Status == 200 && rec.Data["tier"] == "v3" {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(60 * time.Second); tiers() < 100; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the reload, %d of 100 rows sent under the new mapping; logs:\n%s", tiers(), sv.logs.String())
+		}
+	}
+	if _, err := pg.Exec(ctx, `UPDATE users SET plan = 'v4' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); accepted()["1"] != "v4"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the reload, the stream did not deliver a new change; logs:\n%s", sv.logs.String())
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestE2EStreamFailover runs two serve processes (two machines: a project
