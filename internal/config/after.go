@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -106,11 +107,7 @@ func (l *loader) checkAfterCycles(syncs map[string]*Sync) {
 		path = path[:len(path)-1]
 		color[name] = done
 	}
-	names := make([]string, 0, len(syncs))
-	for name := range syncs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(syncs))
 	for _, name := range names {
 		if color[name] == unvisited {
 			visit(name)

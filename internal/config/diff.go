@@ -1,7 +1,8 @@
 package config
 
 import (
-	"sort"
+	"maps"
+	"slices"
 )
 
 // Keys of the diff strategy: per sync, and diff_schema also per source.
@@ -92,11 +93,7 @@ func (l *loader) sourceDiffSchema(d *def, src *Source) {
 // cannot run it, and fills in each sync's DiffSchema: its own, else its
 // source's, else DefaultDiffSchema.
 func (l *loader) resolveDiff(p *Project) {
-	names := make([]string, 0, len(p.Syncs))
-	for name := range p.Syncs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(p.Syncs))
 	for _, name := range names {
 		s := p.Syncs[name]
 		m, ok := p.Models[s.Model]

@@ -1,8 +1,8 @@
 package config
 
 import (
+	"maps"
 	"slices"
-	"sort"
 )
 
 // StreamSourceTypes are the source types a stream sync can follow.
@@ -13,11 +13,7 @@ var StreamSourceTypes = []string{"postgres"}
 // upsert or a delete, record by record, and has no runs for after: to
 // wait for.
 func (l *loader) checkStreams(p *Project) {
-	names := make([]string, 0, len(p.Syncs))
-	for name := range p.Syncs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(p.Syncs))
 	for _, name := range names {
 		s := p.Syncs[name]
 		if s.Schedule.Kind != ScheduleStream {

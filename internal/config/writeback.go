@@ -1,8 +1,9 @@
 package config
 
 import (
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -111,11 +112,7 @@ func (l *loader) resolveWriteBack(p *Project, sources map[string]*Source) {
 		}
 	}
 	check(p.WriteBack, keyWriteBack)
-	names := make([]string, 0, len(p.Syncs))
-	for name := range p.Syncs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(p.Syncs))
 	for _, name := range names {
 		s := p.Syncs[name]
 		switch {
