@@ -266,7 +266,7 @@ func (f *follow) exact(ctx context.Context, m *stream.Model) error {
 // table the model reads starts a batch run of the sync once the changes
 // settle, and the stream is acknowledged up to what that run saw.
 func (f *follow) triggered(ctx context.Context) error {
-	tables, err := ModelTables(ctx, f.url, f.model.SQL)
+	tables, err := stream.ModelTables(ctx, f.url, f.model.SQL)
 	if err != nil {
 		return fmt.Errorf("sync %s: %s", f.sync.Name, f.cfg.Engine.Redactor.Error(err))
 	}
@@ -340,7 +340,7 @@ func Check(ctx context.Context, e *engine.Engine, syncName string) (Following, [
 	if m, err := stream.ParseModel(model.SQL); err == nil {
 		fw.Exact, followed = true, m.Table
 	} else {
-		tables, err := ModelTables(ctx, url, model.SQL)
+		tables, err := stream.ModelTables(ctx, url, model.SQL)
 		if err != nil {
 			return fw, []string{err.Error()}, nil
 		}

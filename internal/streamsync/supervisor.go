@@ -287,7 +287,7 @@ func (s *Supervisor) measureLag(ctx context.Context, e *engine.Engine, name stri
 	defer t.Stop()
 	for {
 		mctx, cancel := context.WithTimeout(ctx, s.cfg.LagInterval)
-		lag, ok, err := SlotLag(mctx, url, slot)
+		lag, ok, err := stream.SlotLag(mctx, url, slot)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
