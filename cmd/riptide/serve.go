@@ -226,8 +226,7 @@ func serve(g *globalFlags, f *serveFlags) error {
 	streams := streamsync.NewSupervisor(streamsync.SupervisorConfig{
 		Logger: sv.logger.Load, OnRun: onFinish,
 		OnStatus: func(st streamsync.Status) {
-			ss := streamStatus(st)
-			sv.metrics.ObserveStream(st.Sync, ss)
+			sv.metrics.ObserveStream(st)
 			alerts.onStream(st)
 		},
 		MinBackoff:  serveStreamBackoff(),
@@ -248,11 +247,8 @@ func serve(g *globalFlags, f *serveFlags) error {
 			}
 			return res[0], nil
 		},
-		Load: func() (*config.Project, error) { return config.Load(p.Dir, builtin.Specs()) },
-		Streams: func(sync string) (server.StreamStatus, bool) {
-			st, ok := streams.Status(sync)
-			return streamStatus(st), ok
-		},
+		Load:    func() (*config.Project, error) { return config.Load(p.Dir, builtin.Specs()) },
+		Streams: streams.Status,
 	})
 	if err != nil {
 		return err
@@ -481,14 +477,6 @@ func (a *serveAlerts) onFinish(r *engine.Result) {
 	}
 	if s, ok := a.project.Load().Syncs[r.Sync]; ok && s.Alerts != nil {
 		a.notifier.Notify(s.Alerts, r.Run)
-	}
-}
-
-// streamStatus is a stream's status as the API shows it.
-func streamStatus(st streamsync.Status) server.StreamStatus {
-	return server.StreamStatus{
-		State: st.State, Since: st.Since, Slot: st.Slot, Exact: st.Exact, Tables: st.Tables,
-		Error: st.Error, Restarts: st.Restarts, SlotLagBytes: st.SlotLagBytes, QueueDepth: st.QueueDepth,
 	}
 }
 

@@ -33,7 +33,7 @@ var rules = []struct {
 	// The service sits above the engine: it decides when runs happen and
 	// serves what they did; connectors reach it only as plugins it is given.
 	{"internal/scheduler", []string{"internal/config", "internal/engine", "internal/state"}},
-	{"internal/server", []string{"internal/config", "internal/connector", "internal/engine", "internal/redact", "internal/state"}},
+	{"internal/server", []string{"internal/config", "internal/connector", "internal/engine", "internal/redact", "internal/state", "internal/streamsync"}},
 	// Alerts go out through the webhook and Slack destinations' clients,
 	// so that an alert is signed and posted exactly as those syncs are.
 	{"internal/alert", []string{"internal/config", "internal/connector", "internal/state", "internal/destination/httplog", "internal/destination/slack", "internal/destination/webhook"}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riptide-data/riptide/internal/connector"
 	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/streamsync"
 )
 
 // Metrics are the figures /metrics shows, in a registry of their own so
@@ -131,9 +132,10 @@ func (m *Metrics) ObserveWait(sync, kind string, d time.Duration) {
 
 // ObserveStream records a stream sync's status: whether it follows, its
 // slot's lag (lag < 0: not measured yet) and its restarts so far.
-func (m *Metrics) ObserveStream(sync string, st StreamStatus) {
+func (m *Metrics) ObserveStream(st streamsync.Status) {
+	sync := st.Sync
 	up := 0.0
-	if st.State == "following" {
+	if st.State == streamsync.StateFollowing {
 		up = 1
 	}
 	m.streamUp.WithLabelValues(sync).Set(up)

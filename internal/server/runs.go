@@ -9,24 +9,25 @@ import (
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/streamsync"
 )
 
 // syncJSON is a sync as the API shows it.
 type syncJSON struct {
-	Name           string        `json:"name"`
-	Model          string        `json:"model"`
-	Destination    string        `json:"destination"`
-	Mode           string        `json:"mode"`
-	Object         string        `json:"object,omitempty"`
-	Identifier     []string      `json:"identifier,omitempty"`
-	Mapping        []mappingJSON `json:"mapping"`
-	MapAll         bool          `json:"map_all"`
-	Schedule       string        `json:"schedule"`
-	MaxChangePct   float64       `json:"max_change_pct"`
-	MaxRejectedPct float64       `json:"max_rejected_pct"`
-	LastRun        *state.Run    `json:"last_run"`
-	NextRun        *time.Time    `json:"next_run"`
-	Stream         *StreamStatus `json:"stream,omitempty"`
+	Name           string             `json:"name"`
+	Model          string             `json:"model"`
+	Destination    string             `json:"destination"`
+	Mode           string             `json:"mode"`
+	Object         string             `json:"object,omitempty"`
+	Identifier     []string           `json:"identifier,omitempty"`
+	Mapping        []mappingJSON      `json:"mapping"`
+	MapAll         bool               `json:"map_all"`
+	Schedule       string             `json:"schedule"`
+	MaxChangePct   float64            `json:"max_change_pct"`
+	MaxRejectedPct float64            `json:"max_rejected_pct"`
+	LastRun        *state.Run         `json:"last_run"`
+	NextRun        *time.Time         `json:"next_run"`
+	Stream         *streamsync.Status `json:"stream,omitempty"`
 }
 
 type mappingJSON struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/riptide-data/riptide/internal/engine"
 	"github.com/riptide-data/riptide/internal/redact"
 	"github.com/riptide-data/riptide/internal/state"
+	"github.com/riptide-data/riptide/internal/streamsync"
 )
 
 // Scheduler is what the API needs of the scheduler.
@@ -68,25 +69,7 @@ type Config struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// Streams is where each stream sync stands (nil: none is followed).
-	Streams func(sync string) (StreamStatus, bool)
-}
-
-// StreamStatus is where a stream sync stands, as the API shows it.
-type StreamStatus struct {
-	// State is starting, following, standby (another process follows
-	// it) or retrying (it failed and starts again after a backoff).
-	State string    `json:"state"`
-	Since time.Time `json:"since"`
-	Slot  string    `json:"slot,omitempty"`
-	// Exact is true when changes are delivered change by change, false
-	// when they trigger plans of the model.
-	Exact        bool     `json:"exact"`
-	Tables       []string `json:"tables,omitempty"`
-	Error        string   `json:"error,omitempty"`
-	Restarts     int      `json:"restarts"`
-	SlotLagBytes int64    `json:"slot_lag_bytes"`
-	// QueueDepth is how many changes wait in the sync's change queue.
-	QueueDepth int64 `json:"queue_depth"`
+	Streams func(sync string) (streamsync.Status, bool)
 }
 
 // MaxBodyBytes bounds request bodies: the API takes small JSON objects.
