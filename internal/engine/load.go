@@ -87,25 +87,7 @@ func (e *Engine) load(ctx context.Context, sr *syncRun, model *config.Model, opt
 			return
 		}
 	}
-	policy := delivery.FromLimits(plugin.Spec.Limits)
-	if n := dcfg.Settings.Int("batch_size"); n > 0 {
-		policy.BatchSize = n
-	}
-	if n := dcfg.Settings.Int("concurrency"); n > 0 {
-		policy.Concurrency = n
-	}
-	if r := dcfg.Settings.Float("rate_limit"); r > 0 {
-		policy.RequestsPerSec = r
-	}
-	if policy.BatchSize <= 0 {
-		policy.BatchSize = 100
-	}
-	policy.Sleep = e.Sleep
-	if e.OnWait != nil {
-		sync := sr.sync.Name
-		policy.OnWait = func(kind string, d time.Duration) { e.OnWait(sync, kind, d) }
-	}
-	policy.Logger = e.Logger.With("sync", sr.sync.Name)
+	policy := e.deliveryPolicy(plugin, dcfg, sr.sync.Name)
 
 	sendCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -314,6 +296,31 @@ type runError struct {
 func (e *runError) Error() string { return e.msg }
 
 func (e *runError) Is(target error) bool { return errors.Is(e.cause, target) }
+
+// deliveryPolicy is how a sync's records go to its destination, in runs
+// and in streams alike: the connector's limits, overridden by the
+// destination's batch_size, concurrency and rate_limit settings.
+func (e *Engine) deliveryPolicy(plugin connector.DestinationPlugin, dcfg *config.Destination, sync string) delivery.Policy {
+	policy := delivery.FromLimits(plugin.Spec.Limits)
+	if n := dcfg.Settings.Int("batch_size"); n > 0 {
+		policy.BatchSize = n
+	}
+	if n := dcfg.Settings.Int("concurrency"); n > 0 {
+		policy.Concurrency = n
+	}
+	if r := dcfg.Settings.Float("rate_limit"); r > 0 {
+		policy.RequestsPerSec = r
+	}
+	if policy.BatchSize <= 0 {
+		policy.BatchSize = 100
+	}
+	policy.Sleep = e.Sleep
+	if e.OnWait != nil {
+		policy.OnWait = func(kind string, d time.Duration) { e.OnWait(sync, kind, d) }
+	}
+	policy.Logger = e.Logger.With("sync", sync, "destination", dcfg.Name)
+	return policy
+}
 
 // finish closes a sync's run: status, stored record, snapshot compaction
 // and the sync's bookkeeping.

@@ -329,7 +329,7 @@ func (f *follower) prepare(ctx context.Context, columns []string, encoded []byte
 	if f.dst, err = f.plugin.New(ctx, f.dcfg.Settings, target, f.e.Project.Dir); err != nil {
 		return fmt.Errorf("destination %s: %s", f.dcfg.Name, f.e.Redactor.Error(err))
 	}
-	f.policy = streamPolicy(f.e, f.plugin, f.dcfg)
+	f.policy = f.e.deliveryPolicy(f.plugin, f.dcfg, f.sync.Name)
 	// Deliveries go through the watch, which hides the destination's own
 	// rate windows from the delivery layer: they are handed over here.
 	if rw, ok := f.dst.(connector.RateWindowed); ok {
@@ -351,25 +351,6 @@ func keyColumns(sync *config.Sync, model *config.Model, columns []string) ([]int
 		idx = append(idx, i)
 	}
 	return idx, nil
-}
-
-func streamPolicy(e *Engine, plugin connector.DestinationPlugin, dcfg *config.Destination) delivery.Policy {
-	policy := delivery.FromLimits(plugin.Spec.Limits)
-	if n := dcfg.Settings.Int("batch_size"); n > 0 {
-		policy.BatchSize = n
-	}
-	if n := dcfg.Settings.Int("concurrency"); n > 0 {
-		policy.Concurrency = n
-	}
-	if r := dcfg.Settings.Float("rate_limit"); r > 0 {
-		policy.RequestsPerSec = r
-	}
-	if policy.BatchSize <= 0 {
-		policy.BatchSize = 100
-	}
-	policy.Sleep = e.Sleep
-	policy.Logger = e.Logger.With("destination", dcfg.Name)
-	return policy
 }
 
 // deliver sends queued changes (each the last of its key) in batches,
