@@ -15,12 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/riptide-data/riptide/internal/destination/webhook/webhooktest"
-	"github.com/riptide-data/riptide/internal/stream"
-	"github.com/riptide-data/riptide/internal/streamsync"
-	"github.com/riptide-data/riptide/internal/testsvc"
 )
 
 // TestE2EServeStream runs two stream syncs under `riptide serve`: one
@@ -32,35 +27,8 @@ import (
 // of the followed table runs the sync in batch.
 func TestE2EServeStream(t *testing.T) {
 	t.Parallel()
-	pgURL := testsvc.PostgresURL(t)
-	testsvc.LogicalReplication(t, pgURL)
-	ctx := context.Background()
-	pg, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close(ctx)
-	exec1 := func(q string, args ...any) {
-		t.Helper()
-		if _, err := pg.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	slots := map[string]string{}
-	for _, sync := range []string{"live_users", "spend"} {
-		name, err := streamsync.SlotName(pgURL, sync)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slots[sync] = name
-	}
-	t.Cleanup(func() {
-		for _, name := range slots {
-			if err := stream.Drop(context.Background(), pgURL, name, name); err != nil {
-				t.Errorf("drop slot %s: %v", name, err)
-			}
-		}
-	})
+	db := newStreamDB(t, "live_users", "spend")
+	pgURL, exec1, slots := db.url, db.exec, db.slots
 	exec1(`CREATE TABLE users (id int PRIMARY KEY, email text, plan text, bio text)`)
 	exec1(`CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL, amount int NOT NULL)`)
 	exec1(`INSERT INTO users VALUES (1, 'a@example.com', 'free'), (2, 'b@example.com', 'pro'), (3, 'c@example.com', 'free')`)
@@ -314,23 +282,8 @@ func (sv *streamServe) waitState(sync, state string, restarts int) streamView {
 // the queue empties.
 func TestE2EStreamOutage(t *testing.T) {
 	t.Parallel()
-	pgURL := testsvc.PostgresURL(t)
-	testsvc.LogicalReplication(t, pgURL)
-	ctx := context.Background()
-	pg, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close(ctx)
-	slot, err := streamsync.SlotName(pgURL, "live")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stream.Drop(context.Background(), pgURL, slot, slot); err != nil {
-			t.Errorf("drop slot %s: %v", slot, err)
-		}
-	})
+	db := newStreamDB(t, "live")
+	pgURL, pg, ctx := db.url, db.conn, context.Background()
 	if _, err := pg.Exec(ctx, `CREATE TABLE users (id int PRIMARY KEY, plan text)`); err != nil {
 		t.Fatal(err)
 	}
@@ -488,23 +441,8 @@ func readFile(t *testing.T, path string) string {
 // by the second, which delivers what was committed meanwhile.
 func TestE2EStreamFailover(t *testing.T) {
 	t.Parallel()
-	pgURL := testsvc.PostgresURL(t)
-	testsvc.LogicalReplication(t, pgURL)
-	ctx := context.Background()
-	pg, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close(ctx)
-	slot, err := streamsync.SlotName(pgURL, "live")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stream.Drop(context.Background(), pgURL, slot, slot); err != nil {
-			t.Errorf("drop slot %s: %v", slot, err)
-		}
-	})
+	db := newStreamDB(t, "live")
+	pgURL, pg, ctx := db.url, db.conn, context.Background()
 	if _, err := pg.Exec(ctx, `CREATE TABLE accounts (id int PRIMARY KEY, plan text)`); err != nil {
 		t.Fatal(err)
 	}
@@ -569,14 +507,8 @@ syncs:
 // how each would be followed, and what would stop one, creating nothing.
 func TestE2EValidateStreams(t *testing.T) {
 	t.Parallel()
-	pgURL := testsvc.PostgresURL(t)
-	testsvc.LogicalReplication(t, pgURL)
-	ctx := context.Background()
-	pg, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close(ctx)
+	db := newStreamDB(t)
+	pgURL, pg, ctx := db.url, db.conn, context.Background()
 	for _, q := range []string{
 		`CREATE TABLE accounts (id int PRIMARY KEY, plan text)`,
 		`CREATE TABLE events (account_id int, kind text)`,

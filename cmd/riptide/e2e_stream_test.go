@@ -31,30 +31,8 @@ import (
 // a change of the mapping, --follow sends the whole model again.
 func TestE2EFollow(t *testing.T) {
 	t.Parallel()
-	pgURL := testsvc.PostgresURL(t)
-	testsvc.LogicalReplication(t, pgURL)
-	ctx := context.Background()
-	pg, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close(ctx)
-	exec1 := func(q string) {
-		t.Helper()
-		if _, err := pg.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	// The slot must go before the test's database can be dropped.
-	t.Cleanup(func() {
-		name, err := streamsync.SlotName(pgURL, "users_to_hook")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := stream.Drop(context.Background(), pgURL, name, name); err != nil {
-			t.Errorf("drop the stream's slot: %v", err)
-		}
-	})
+	db := newStreamDB(t, "users_to_hook")
+	pgURL, exec1 := db.url, db.exec
 	exec1(`CREATE TABLE users (id int PRIMARY KEY, email text, plan text)`)
 	exec1(`INSERT INTO users VALUES (1, 'a@example.com', 'free'), (2, 'b@example.com', 'pro'), (3, 'c@example.com', 'free')`)
 
@@ -286,4 +264,50 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// streamDB is a database of a stream test's own, on a server with logical
+// replication, with a connection to it.
+type streamDB struct {
+	t     *testing.T
+	url   string
+	conn  *pgx.Conn
+	slots map[string]string // sync → its slot (and publication)
+}
+
+// newStreamDB makes the test's database; the slots of syncs are dropped
+// when the test ends, as they must be before the database can be.
+func newStreamDB(t *testing.T, syncs ...string) *streamDB {
+	t.Helper()
+	db := &streamDB{t: t, url: testsvc.PostgresURL(t), slots: map[string]string{}}
+	testsvc.LogicalReplication(t, db.url)
+	for _, sync := range syncs {
+		name, err := streamsync.SlotName(db.url, sync)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.slots[sync] = name
+	}
+	t.Cleanup(func() {
+		for _, name := range db.slots {
+			if err := stream.Drop(context.Background(), db.url, name, name); err != nil {
+				t.Errorf("drop slot %s: %v", name, err)
+			}
+		}
+	})
+	conn, err := pgx.Connect(context.Background(), db.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	db.conn = conn
+	return db
+}
+
+// exec runs a statement, failing the test if it fails.
+func (db *streamDB) exec(q string, args ...any) {
+	db.t.Helper()
+	if _, err := db.conn.Exec(context.Background(), q, args...); err != nil {
+		db.t.Fatalf("%s: %v", q, err)
+	}
 }
