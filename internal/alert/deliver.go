@@ -134,18 +134,7 @@ func (n *Notifier) Notify(rules *config.Alerts, run *state.Run) bool {
 	if rules == nil || len(rules.On) == 0 || run == nil {
 		return false
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
-		return false
-	}
-	select {
-	case n.queue <- job{rules: rules, run: *run}:
-		return true
-	default:
-		n.cfg.Logger().Warn("alert queue full; the run's alerts are dropped", "sync", run.Sync, "run", run.ID, "queue", cap(n.queue))
-		return false
-	}
+	return n.enqueue(job{rules: rules, run: *run}, "the run's alerts are dropped", "sync", run.Sync, "run", run.ID)
 }
 
 // Send queues an alert that is not about a run (a stream sync's) to go to
@@ -155,16 +144,22 @@ func (n *Notifier) Send(rules *config.Alerts, a Alert) bool {
 	if !rules.Enabled(a.Rule) {
 		return false
 	}
+	return n.enqueue(job{rules: rules, alert: &a}, "the alert is dropped", "sync", a.Sync, "rule", a.Rule)
+}
+
+// enqueue queues j unless the notifier is closed; when the queue is full
+// it drops j and logs why with what names it.
+func (n *Notifier) enqueue(j job, dropped string, attrs ...any) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
 		return false
 	}
 	select {
-	case n.queue <- job{rules: rules, alert: &a}:
+	case n.queue <- j:
 		return true
 	default:
-		n.cfg.Logger().Warn("alert queue full; the alert is dropped", "sync", a.Sync, "rule", a.Rule, "queue", cap(n.queue))
+		n.cfg.Logger().Warn("alert queue full; "+dropped, append(attrs, "queue", cap(n.queue))...)
 		return false
 	}
 }
