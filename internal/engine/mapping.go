@@ -31,7 +31,7 @@ func (e *Engine) MappingChanged(ctx context.Context, syncName string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	m, err := transform.New(sync, columns)
+	m, err := transform.New(sync, columnNames(columns))
 	if err != nil {
 		return false, err
 	}

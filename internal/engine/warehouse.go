@@ -153,10 +153,11 @@ func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, 
 	if !ok {
 		return fmt.Errorf("source %s speaks %q, a dialect Riptide cannot write; use diff: local", model.Source, ex.Dialect())
 	}
-	names, err := e.modelColumns(ctx, src, model)
+	cols, err := e.modelColumns(ctx, src, model)
 	if err != nil {
 		return err
 	}
+	names := columnNames(cols)
 	if sr.mapper, err = transform.New(sr.sync, names); err != nil {
 		return err
 	}
@@ -170,6 +171,9 @@ func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, 
 	spec := warehouse.Spec{
 		Schema: sr.sync.DiffSchema, Sync: sr.sync.Name, ModelSQL: model.SQL, Columns: names,
 		PrimaryKey: model.PrimaryKey, HashColumns: hashed, Seed: sr.mapper.Fingerprint(), FullResync: opts.FullResync,
+	}
+	if len(model.PrimaryKey) == 1 {
+		spec.KeyType = cols[slices.Index(names, model.PrimaryKey[0])].DatabaseType
 	}
 	if wh.sql, err = warehouse.New(dialect, spec); err != nil {
 		return fmt.Errorf("%s: %w", model.Pos, err)
@@ -242,8 +246,9 @@ func (e *Engine) checkSnapshot(ctx context.Context, src connector.Source, ex con
 		return 0, 0, fmt.Errorf("the snapshot table %s was written by an older Riptide (MD5 text hashes, no bucket table), which this one cannot compare with; "+
 			"run `riptide reset %s` to rebuild it (the next run sends every row again)", q.Snapshot(), sync)
 	case !found:
-		// A new snapshot, or an empty one of the older layout: made anew.
-		if err := ex.Exec(ctx, q.Reset()...); err != nil {
+		// A new snapshot, an empty one of the older layout, or one `riptide
+		// reset` emptied: made anew.
+		if err := ex.Exec(ctx, append(q.Reset(), q.Rebucket(warehouse.MinBucketBits)...)...); err != nil {
 			return 0, 0, fmt.Errorf("set up the snapshot tables of %s: %s", q.Snapshot(), e.Redactor.Error(err))
 		}
 		return warehouse.MinBucketBits, 0, nil
@@ -254,15 +259,46 @@ func (e *Engine) checkSnapshot(ctx context.Context, src connector.Source, ex con
 		return 0, 0, fmt.Errorf("the snapshot table %s holds hashes of %q, but the warehouse now hashes with %q (a new version?), and the two cannot be compared; "+
 			"run `riptide reset %s` to rebuild it (the next run sends every row again)", q.Snapshot(), fn, want, sync)
 	}
+	var span uint64
+	if q.IntegerKey() && base > 0 {
+		if span, err = e.keySpan(ctx, src, q); err != nil {
+			return 0, 0, fmt.Errorf("read the key range of the snapshot %s: %w", q.Snapshot(), err)
+		}
+	}
 	b := int(bits)
-	if warehouse.RebucketNeeded(b, base) {
-		b = warehouse.BucketBits(base)
+	if want := q.WantBucketBits(base, span); warehouse.RebucketNeeded(b, want) {
+		b = want
 		if err := ex.Exec(ctx, q.Rebucket(b)...); err != nil {
 			return 0, 0, fmt.Errorf("bucket the snapshot %s anew: %s", q.Snapshot(), e.Redactor.Error(err))
 		}
 		e.Logger.Info("warehouse diff: snapshot bucketed anew", "sync", sync, "keys", base, "bucket_bits", b)
 	}
 	return b, base, nil
+}
+
+// keySpan reads how many values the snapshot's integer keys span: the
+// largest key hash minus the smallest.
+func (e *Engine) keySpan(ctx context.Context, src connector.Source, q *warehouse.SQL) (uint64, error) {
+	res, err := src.Query(ctx, q.KeyRange())
+	if err != nil {
+		return 0, errors.New(e.Redactor.Error(err))
+	}
+	defer res.Close()
+	var span uint64
+	if res.Next() {
+		v := res.Values()
+		lo, err := parseHash(v[0])
+		if err != nil {
+			return 0, err
+		}
+		hi, err := parseHash(v[1])
+		if err != nil {
+			return 0, err
+		}
+		// Signed or not, hi - lo in two's complement is the span.
+		span = hi - lo
+	}
+	return span, res.Err()
 }
 
 // queryText reads a query's one text value.
@@ -283,30 +319,35 @@ func (e *Engine) queryText(ctx context.Context, src connector.Source, sql string
 	return s, rows.Err()
 }
 
-// modelColumns reads the names of a model's result columns without
-// reading a row.
-func (e *Engine) modelColumns(ctx context.Context, src connector.Source, model *config.Model) ([]string, error) {
+// modelColumns reads a model's result columns without reading a row.
+func (e *Engine) modelColumns(ctx context.Context, src connector.Source, model *config.Model) ([]connector.Column, error) {
 	rows, err := src.Query(ctx, "SELECT * FROM (\n"+trimSQL(model.SQL)+"\n) AS q LIMIT 0")
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %s", model.Name, e.Redactor.Error(err))
 	}
 	defer rows.Close()
-	var names []string
-	for _, c := range rows.Columns() {
-		names = append(names, c.Name)
-	}
+	cols := slices.Clone(rows.Columns())
 	for rows.Next() {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("model %s: %s", model.Name, e.Redactor.Error(err))
 	}
+	names := columnNames(cols)
 	for _, k := range model.PrimaryKey {
 		if !slices.Contains(names, k) {
 			return nil, fmt.Errorf("%s: model %s: primary key column %q is not in the query's result (columns: %s)",
 				model.Pos, model.Name, k, joinNames(names))
 		}
 	}
-	return names, nil
+	return cols, nil
+}
+
+func columnNames(cols []connector.Column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
 }
 
 func (e *Engine) countRows(ctx context.Context, src connector.Source, sql string) (uint64, error) {

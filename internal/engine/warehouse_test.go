@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,7 @@ import (
 // differ only in their diff strategy, each to its own fake CRM.
 type diffPair struct {
 	t          *testing.T
+	kind       keyKind
 	engine     *Engine
 	local, wh  *fakeCRM
 	src        connector.Source // the warehouse, to edit the table
@@ -31,7 +33,17 @@ type diffPair struct {
 	srcType    string
 }
 
-func newDiffPair(t *testing.T, srcType string, plugin connector.SourcePlugin, settings connector.Settings, composite bool) *diffPair {
+// keyKind is the model's key: one integer column (its own key hash),
+// one text column, or an integer and a text column (both hashed).
+type keyKind string
+
+const (
+	keyInt       keyKind = "int"
+	keyText      keyKind = "text"
+	keyComposite keyKind = "composite"
+)
+
+func newDiffPair(t *testing.T, srcType string, plugin connector.SourcePlugin, settings connector.Settings, kind keyKind) *diffPair {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -45,10 +57,13 @@ func newDiffPair(t *testing.T, srcType string, plugin connector.SourcePlugin, se
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close() })
-	p := &diffPair{t: t, local: newCRM(), wh: newCRM(), src: src, composite: composite, srcType: srcType}
+	p := &diffPair{t: t, kind: kind, local: newCRM(), wh: newCRM(), src: src, composite: kind == keyComposite, srcType: srcType}
 	p.local.batch, p.wh.batch = 3, 3
 	key, cols := []string{"id"}, "id BIGINT, name TEXT, score BIGINT, note TEXT"
-	if composite {
+	switch kind {
+	case keyText:
+		cols = "id TEXT, name TEXT, score BIGINT, note TEXT"
+	case keyComposite:
 		key, cols = []string{"a", "b"}, "a BIGINT, b TEXT, name TEXT, score BIGINT, note TEXT"
 	}
 	p.exec("CREATE TABLE t (" + cols + ")")
@@ -157,7 +172,12 @@ func (p *diffPair) write(rows []genRow) {
 // deletes, NULLs and duplicate keys.
 func mutate(r *rand.Rand, rows []genRow, composite bool) []genRow {
 	newKey := func(g *genRow) {
-		v := int64(r.IntN(60))
+		// Negative keys and the extremes of BIGINT too: an integer key
+		// is its own key hash, offset into an unsigned one on DuckDB.
+		v := int64(r.IntN(60)) - 20
+		if r.IntN(20) == 0 {
+			v = []int64{math.MinInt64, math.MaxInt64, -1, 0}[r.IntN(4)]
+		}
 		g.id = &v
 		if r.IntN(25) == 0 {
 			g.id = nil
@@ -239,6 +259,16 @@ func (p *diffPair) bucketBits() uint64 {
 	return p.count("SELECT bucket_bits FROM rt_snap.meta_wh")
 }
 
+// checkKeyHashes checks that the snapshot records the key hashes of its
+// key: an integer key's own values, or hashes.
+func (p *diffPair) checkKeyHashes() {
+	p.t.Helper()
+	integer := p.count("SELECT count(*) FROM rt_snap.meta_wh WHERE hash_function LIKE '%, integer key'")
+	if want := map[bool]uint64{true: 1}[p.kind == keyInt]; integer != want {
+		p.t.Fatalf("%s key: %d meta rows name integer key hashes, want %d", p.kind, integer, want)
+	}
+}
+
 // badBuckets counts the buckets whose row count or hash sum in the
 // bucket table differs from the snapshot table's own (empty buckets
 // left by removed keys aside): what every merge must keep equal,
@@ -287,6 +317,7 @@ func runDiffProperty(t *testing.T, p *diffPair, seed uint64, rounds int) (seen s
 			}
 		}
 		c := p.checkAgree(round, opts)
+		p.checkKeyHashes()
 		seen.Added += c.Added
 		seen.Changed += c.Changed
 		seen.Removed += c.Removed
@@ -300,10 +331,10 @@ func runDiffProperty(t *testing.T, p *diffPair, seed uint64, rounds int) (seen s
 // local and the warehouse diff plan the same adds, changes and removes,
 // key for key.
 func TestWarehouseDiffAgreesWithLocalDuckDB(t *testing.T) {
-	for _, composite := range []bool{false, true} {
+	for _, kind := range []keyKind{keyInt, keyText, keyComposite} {
 		for seed := range uint64(2) {
-			t.Run(fmt.Sprintf("composite=%v/seed=%d", composite, seed), func(t *testing.T) {
-				p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, composite)
+			t.Run(fmt.Sprintf("key=%s/seed=%d", kind, seed), func(t *testing.T) {
+				p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, kind)
 				if seen := runDiffProperty(t, p, seed, 14); seen.Added == 0 || seen.Changed == 0 || seen.Removed == 0 || seen.Rejected == 0 || seen.Failed == 0 {
 					t.Errorf("the random changes missed a case: %+v", seen)
 				}
@@ -314,9 +345,9 @@ func TestWarehouseDiffAgreesWithLocalDuckDB(t *testing.T) {
 
 func TestWarehouseDiffAgreesWithLocalPostgres(t *testing.T) {
 	url := testsvc.PostgresURL(t)
-	for _, composite := range []bool{false, true} {
-		t.Run(fmt.Sprintf("composite=%v", composite), func(t *testing.T) {
-			p := newDiffPair(t, "postgres", postgres.Plugin(), connector.Settings{"url": url}, composite)
+	for _, kind := range []keyKind{keyInt, keyText, keyComposite} {
+		t.Run(fmt.Sprintf("key=%s", kind), func(t *testing.T) {
+			p := newDiffPair(t, "postgres", postgres.Plugin(), connector.Settings{"url": url}, kind)
 			t.Cleanup(func() { p.exec("DROP TABLE t", "DROP SCHEMA rt_snap CASCADE") })
 			if seen := runDiffProperty(t, p, 7, 14); seen.Added == 0 || seen.Changed == 0 || seen.Removed == 0 || seen.Rejected == 0 || seen.Failed == 0 {
 				t.Errorf("the random changes missed a case: %+v", seen)
@@ -337,7 +368,7 @@ func (o *extractObserver) Loading(string, uint64, uint64) {}
 
 // Only the changed rows leave the warehouse.
 func TestWarehouseDiffReadsOnlyChanges(t *testing.T) {
-	p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, false)
+	p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyInt)
 	p.exec("INSERT INTO t SELECT range, 'n' || range, range % 7, 'x' FROM range(5000)")
 	obs := &extractObserver{}
 	p.engine.Observer = obs
@@ -362,10 +393,11 @@ func TestWarehouseDiffReadsOnlyChanges(t *testing.T) {
 		t.Fatalf("second run sent %q", ops)
 	}
 	// The first run's 5,000 keys outgrew the one bucket bit an empty
-	// snapshot starts with: the second plan bucketed them anew (5000/32
-	// rows a bucket is 8 bits), and its merges kept the buckets right.
-	if bits := p.bucketBits(); bits != 8 {
-		t.Errorf("bucket bits %d after 5,000 keys, want 8", bits)
+	// snapshot starts with: the second plan bucketed them anew (the keys
+	// 0 to 4,999 are their own key hashes, so buckets of 32 consecutive
+	// keys: all but 5 bits), and its merges kept the buckets right.
+	if bits := p.bucketBits(); bits != 59 {
+		t.Errorf("bucket bits %d after 5,000 keys, want 59", bits)
 	}
 	if bad := p.badBuckets(); bad != 0 {
 		t.Errorf("%d buckets disagree with the snapshot", bad)
@@ -390,7 +422,7 @@ func TestWarehouseDiffRefusesForeignHashes(t *testing.T) {
 			[]string{"UPDATE rt_snap.meta_wh SET format = 7"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, false)
+			p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyInt)
 			p.exec("INSERT INTO t SELECT range, 'n' || range, 1, 'x' FROM range(10)")
 			run := func() *Result {
 				t.Helper()
@@ -447,7 +479,7 @@ func TestWarehouseDiffNeedsAnExecutor(t *testing.T) {
 // max_change_pct judges the warehouse plan as the local one; a deferred
 // destination's keys enter the snapshot table only once it confirms.
 func TestWarehouseDiffGuardAndDeferred(t *testing.T) {
-	p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, false)
+	p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyInt)
 	p.exec("INSERT INTO t SELECT range, 'n' || range, 1, 'x' FROM range(10)")
 	run := func(opts Options) *Result {
 		t.Helper()

@@ -52,3 +52,25 @@ func (d DuckDB) Merge(t Tables) []string { return upsertStatements(d.Quote, t) }
 func (DuckDB) ShiftRight(e string, n int) string {
 	return "CAST((" + e + " >> " + strconv.Itoa(n) + ") AS BIGINT)"
 }
+
+// KeyValue maps a key v ≥ 0 to 2^63 + v and a key v < 0 to -(v + 1),
+// into the UBIGINT key hash: consecutive keys stay consecutive, so
+// that they share a bucket, and each branch of the CASE stays in range
+// for the rows it sees (v + 2^63 would not: DuckDB folds the constants
+// first). UBIGINT keys, which may not fit, are hashed like the others.
+func (DuckDB) KeyValue(expr, dbType string) string {
+	switch dbType {
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER":
+		return "CASE WHEN " + expr + " >= 0 THEN CAST(" + expr + " AS UBIGINT) + " + signBit +
+			" ELSE CAST(-(CAST(" + expr + " AS BIGINT) + 1) AS UBIGINT) END"
+	}
+	return ""
+}
+
+// signBit is 2^63 as a UBIGINT.
+const signBit = "CAST(9223372036854775808 AS UBIGINT)"
+
+func (DuckDB) KeyText(kh string) string {
+	return "CASE WHEN " + kh + " >= " + signBit + " THEN CAST(" + kh + " - " + signBit + " AS VARCHAR)" +
+		" ELSE CAST(-CAST(" + kh + " AS BIGINT) - 1 AS VARCHAR) END"
+}

@@ -49,23 +49,31 @@ func (q *SQL) Plan() string {
 		fmt.Fprintf(&sb, "  WHERE %s OR %s IN (SELECT %s FROM d)\n", q.keyNull("q"), q.bucket("q."+kh), b)
 	}
 	sb.WriteString("),\n")
-	fmt.Fprintf(&sb, "s AS (\n  SELECT %s, %s, %s FROM %s", qt("key"), qt("key_hash"), qt("hash"), q.t.Snapshot)
+	// An integer key's rows join on its exact key hash: the snapshot's
+	// key texts are not read, a removed key's text comes from its hash.
+	sKey, mKey, removedKey := qt("key"), key, "s."+qt("key")
+	if q.IntegerKey() {
+		sKey, mKey, removedKey = qt("key_hash"), kh, q.d.(IntegerKeys).KeyText("s."+qt("key_hash"))
+		fmt.Fprintf(&sb, "s AS (\n  SELECT %s, %s FROM %s", qt("key_hash"), qt("hash"), q.t.Snapshot)
+	} else {
+		fmt.Fprintf(&sb, "s AS (\n  SELECT %s, %s, %s FROM %s", qt("key"), qt("key_hash"), qt("hash"), q.t.Snapshot)
+	}
 	if pruned {
 		fmt.Fprintf(&sb, "\n  WHERE %s IN (SELECT %s FROM d)", q.bucket(qt("key_hash")), b)
 	}
 	sb.WriteString("\n),\n")
-	fmt.Fprintf(&sb, "dup AS (\n  SELECT %s, count(*) AS %s FROM m WHERE %s IS NOT NULL GROUP BY %s HAVING count(*) > 1\n),\n", key, n, key, key)
+	fmt.Fprintf(&sb, "dup AS (\n  SELECT %s, count(*) AS %s FROM m WHERE %s IS NOT NULL GROUP BY %s HAVING count(*) > 1\n),\n", mKey, n, mKey, mKey)
 	fmt.Fprintf(&sb, "j AS %s(\n  SELECT CASE\n", mat)
-	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL AND s.%s IS NULL THEN '%s'\n", key, qt("key"), OpNullKey)
-	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL THEN '%s'\n", key, OpRemoved)
-	fmt.Fprintf(&sb, "      WHEN dup.%s IS NOT NULL THEN '%s'\n", key, OpDuplicate)
-	fmt.Fprintf(&sb, "      WHEN s.%s IS NULL THEN '%s'\n", qt("key"), OpAdded)
+	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL AND s.%s IS NULL THEN '%s'\n", mKey, sKey, OpNullKey)
+	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL THEN '%s'\n", mKey, OpRemoved)
+	fmt.Fprintf(&sb, "      WHEN dup.%s IS NOT NULL THEN '%s'\n", mKey, OpDuplicate)
+	fmt.Fprintf(&sb, "      WHEN s.%s IS NULL THEN '%s'\n", sKey, OpAdded)
 	fmt.Fprintf(&sb, "      WHEN s.%s <> m.%s THEN '%s'\n", qt("hash"), hash, OpChanged)
 	fmt.Fprintf(&sb, "      ELSE '%s'\n    END AS %s,\n", OpUnchanged, op)
-	fmt.Fprintf(&sb, "    COALESCE(m.%s, s.%s) AS %s, %s AS %s, %s AS %s, COALESCE(dup.%s, 1) AS %s%s\n",
-		key, qt("key"), key, d.Text("m."+hash), hash, d.Text(fmt.Sprintf("COALESCE(m.%s, s.%s)", kh, qt("key_hash"))), kh, n, n, mcols.String())
+	fmt.Fprintf(&sb, "    COALESCE(m.%s, %s) AS %s, %s AS %s, %s AS %s, COALESCE(dup.%s, 1) AS %s%s\n",
+		key, removedKey, key, d.Text("m."+hash), hash, d.Text(fmt.Sprintf("COALESCE(m.%s, s.%s)", kh, qt("key_hash"))), kh, n, n, mcols.String())
 	fmt.Fprintf(&sb, "  FROM m\n  FULL OUTER JOIN s ON s.%s = m.%s\n  LEFT JOIN dup ON dup.%s = m.%s\n)\n",
-		qt("key"), key, key, key)
+		sKey, mKey, mKey, mKey)
 	if !pruned {
 		fmt.Fprintf(&sb, "SELECT %s, %s, %s, %s, %s, %s FROM j", op, key, hash, kh, n, cols.String())
 	} else {

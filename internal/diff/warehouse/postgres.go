@@ -28,3 +28,14 @@ func (d Postgres) AddBuckets(t Tables, deltas string) []string {
 }
 
 func (d Postgres) Merge(t Tables) []string { return upsertStatements(d.Quote, t) }
+
+// KeyValue is the key itself: the key hash column is a bigint.
+func (Postgres) KeyValue(expr, dbType string) string {
+	switch dbType {
+	case "smallint", "integer", "bigint":
+		return "CAST(" + expr + " AS bigint)"
+	}
+	return ""
+}
+
+func (Postgres) KeyText(kh string) string { return "CAST(" + kh + " AS text)" }

@@ -13,11 +13,18 @@
 // where something was added, changed, removed or duplicated — are joined
 // with their snapshot rows. A row's hash covers its key, so any change
 // to a key's row changes its bucket's sum.
+//
+// A key of one integer column is its own key hash, where the dialect
+// can map it (IntegerKeys): buckets are then runs of consecutive keys,
+// which a model read in key order sums in order, a fraction of the cost
+// of scattering its rows over hashed buckets; and the plan joins on the
+// exact integer, never reading the snapshot's key texts.
 package warehouse
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 
@@ -85,6 +92,18 @@ type Dialect interface {
 	PlanSuffix() string
 }
 
+// IntegerKeys is what a dialect implements to use a key of one integer
+// column as its own key hash (Spec.KeyType).
+type IntegerKeys interface {
+	// KeyValue maps an integer key of the model's type dbType into the
+	// key hash column's type, distinct keys to distinct values, in
+	// order, the same whatever the integer type; "" when the dialect
+	// does not map dbType.
+	KeyValue(expr, dbType string) string
+	// KeyText is the key's text (KeyExpr) from its KeyValue.
+	KeyText(keyHash string) string
+}
+
 // Dialects are the built-in dialects by name.
 var Dialects = map[string]Dialect{
 	"duckdb":     DuckDB{},
@@ -134,25 +153,48 @@ const (
 // changed, DuckDB planned with the least CPU at 17 to 20 bits (18 to 76
 // rows a bucket), and with twice the CPU at 14 bits, where most buckets
 // differ.
+// Integer keys are bucketed by their top bits too, but as they do not
+// spread over all 64 bits, most of them name a bucket: up to
+// MaxIntegerBucketBits (a shift of at least one keeps the bucket in a
+// signed 64-bit integer).
 const (
-	MinBucketBits = 1
-	MaxBucketBits = 22
-	RowsPerBucket = 32
+	MinBucketBits        = 1
+	MaxBucketBits        = 22
+	MaxIntegerBucketBits = 63
+	RowsPerBucket        = 32
 )
 
 // BucketBits is how many bits of the key hash name a bucket for a
-// snapshot of rows keys.
+// snapshot of rows hashed keys.
 func BucketBits(rows uint64) int {
 	b := bits.Len64(rows / RowsPerBucket)
 	return min(max(b, MinBucketBits), MaxBucketBits)
 }
 
-// RebucketNeeded says whether a snapshot of rows keys bucketed by have
-// bits should be bucketed anew: when its buckets hold four times more
-// or fewer rows than RowsPerBucket.
-func RebucketNeeded(have int, rows uint64) bool {
-	want := BucketBits(rows)
-	return have < MinBucketBits || have > MaxBucketBits || have-want >= 2 || want-have >= 2
+// IntegerBucketBits is how many bits of the key hash name a bucket for
+// a snapshot of rows integer keys whose key hashes span span values
+// (the largest minus the smallest): buckets of consecutive keys wide
+// enough to hold RowsPerBucket rows where the keys are spread evenly.
+// Keys crowded into part of their span make buckets of more rows there;
+// dense keys (an identity column) make buckets of RowsPerBucket.
+func IntegerBucketBits(rows, span uint64) int {
+	if rows == 0 {
+		return MinBucketBits
+	}
+	perRow := max(span/rows, 1)
+	width := perRow * RowsPerBucket
+	if width/RowsPerBucket != perRow {
+		width = math.MaxUint64
+	}
+	shift := bits.Len64(width) - 1
+	return min(max(64-shift, MinBucketBits), MaxIntegerBucketBits)
+}
+
+// RebucketNeeded says whether a snapshot bucketed by have bits should be
+// bucketed anew for want (BucketBits, IntegerBucketBits): when its
+// buckets hold four times more or fewer rows than want's.
+func RebucketNeeded(have, want int) bool {
+	return have < MinBucketBits || have > MaxIntegerBucketBits || have-want >= 2 || want-have >= 2
 }
 
 // Spec is one sync's diff: the model and the columns its mapping uses.
@@ -171,6 +213,10 @@ type Spec struct {
 	// Seed identifies the mapping, so that a new mapping changes every
 	// hash (transform.Mapper.Fingerprint).
 	Seed uint64
+	// KeyType is the database type of a key of one column, as the
+	// source reports it ("" when unknown): an integer type the dialect
+	// maps (IntegerKeys) makes the key its own key hash.
+	KeyType string
 	// BucketBits is how many bits of the key hash name a bucket, as the
 	// meta table records it (MinBucketBits when zero).
 	BucketBits int
@@ -192,6 +238,8 @@ type SQL struct {
 	d    Dialect
 	spec Spec
 	t    Tables
+	// intKey is the key's KeyValue when the key is its own key hash.
+	intKey string
 }
 
 // New checks a spec and prepares its SQL.
@@ -205,8 +253,12 @@ func New(d Dialect, spec Spec) (*SQL, error) {
 	if spec.BucketBits == 0 {
 		spec.BucketBits = MinBucketBits
 	}
-	if spec.BucketBits < MinBucketBits || spec.BucketBits > MaxBucketBits {
-		return nil, fmt.Errorf("warehouse diff of sync %s: %d bucket bits, want %d to %d", spec.Sync, spec.BucketBits, MinBucketBits, MaxBucketBits)
+	maxBits := MaxBucketBits
+	if intKeyValue(d, spec, "q") != "" {
+		maxBits = MaxIntegerBucketBits
+	}
+	if spec.BucketBits < MinBucketBits || spec.BucketBits > maxBits {
+		return nil, fmt.Errorf("warehouse diff of sync %s: %d bucket bits, want %d to %d", spec.Sync, spec.BucketBits, MinBucketBits, maxBits)
 	}
 	if strings.TrimSpace(spec.ModelSQL) == "" {
 		return nil, fmt.Errorf("warehouse diff of sync %s: the model has no SQL", spec.Sync)
@@ -234,13 +286,44 @@ func New(d Dialect, spec Spec) (*SQL, error) {
 	}
 	base := TableName(spec.Sync)
 	schema := d.Quote(spec.Schema)
-	return &SQL{d: d, spec: spec, t: Tables{
+	return &SQL{d: d, spec: spec, intKey: intKeyValue(d, spec, "q"), t: Tables{
 		Schema:   schema,
 		Snapshot: schema + "." + d.Quote("snapshot_"+base),
 		Stage:    schema + "." + d.Quote("stage_"+base),
 		Buckets:  schema + "." + d.Quote("buckets_"+base),
 		Meta:     schema + "." + d.Quote("meta_"+base),
 	}}, nil
+}
+
+// intKeyValue is the KeyValue of the spec's key in the row alias, or ""
+// when the key is not its own key hash.
+func intKeyValue(d Dialect, spec Spec, alias string) string {
+	ik, ok := d.(IntegerKeys)
+	if !ok || len(spec.PrimaryKey) != 1 || spec.KeyType == "" {
+		return ""
+	}
+	return ik.KeyValue(alias+"."+d.Quote(spec.PrimaryKey[0]), spec.KeyType)
+}
+
+// IntegerKey says whether the key is its own key hash: its buckets
+// are then sized by IntegerBucketBits.
+func (q *SQL) IntegerKey() bool { return q.intKey != "" }
+
+// WantBucketBits is how many bits should name a bucket of a snapshot of
+// rows keys whose key hashes span span values (only integer keys' span
+// counts).
+func (q *SQL) WantBucketBits(rows, span uint64) int {
+	if q.IntegerKey() {
+		return IntegerBucketBits(rows, span)
+	}
+	return BucketBits(rows)
+}
+
+// KeyRange is the query of the snapshot's smallest and largest key hash
+// as texts, on which an integer key's bucket bits depend.
+func (q *SQL) KeyRange() string {
+	kh := q.d.Quote("key_hash")
+	return fmt.Sprintf("SELECT %s, %s FROM %s", q.d.Text("min("+kh+")"), q.d.Text("max("+kh+")"), q.t.Snapshot)
 }
 
 // TableName turns a sync's name into the part of a table name every
@@ -293,23 +376,32 @@ func (q *SQL) ReadMeta() string {
 }
 
 // HashFunction is the query naming the hash functions this SQL uses, to
-// compare with the meta table's.
-func (q *SQL) HashFunction() string { return "SELECT " + q.d.HashFunction() }
+// compare with the meta table's: a key that turns from integer to text
+// or back changes it, as its key hashes change.
+func (q *SQL) HashFunction() string { return "SELECT " + q.hashFunction() }
+
+func (q *SQL) hashFunction() string {
+	if q.IntegerKey() {
+		return q.d.Concat(q.d.HashFunction(), q.d.Literal(", integer key"))
+	}
+	return q.d.HashFunction()
+}
 
 // Reset forgets the snapshot: every key reads as added next time. The
 // tables are dropped and created anew, so that a snapshot of an older
-// layout or another hash function is replaced too.
+// layout or another hash function is replaced too. The meta table is
+// left empty, for the next plan to write with its own key's hashes
+// (Rebucket).
 func (q *SQL) Reset() []string {
 	stmts := []string{q.d.Drop(q.t.Snapshot), q.d.Drop(q.t.Stage), q.d.Drop(q.t.Buckets), q.d.Drop(q.t.Meta)}
-	stmts = append(stmts, q.d.Setup(q.t)...)
-	return append(stmts, q.writeMeta(q.spec.BucketBits)...)
+	return append(stmts, q.d.Setup(q.t)...)
 }
 
 func (q *SQL) writeMeta(bits int) []string {
 	qt := q.d.Quote
 	return []string{q.d.Clear(q.t.Meta),
 		fmt.Sprintf("INSERT INTO %s (%s, %s, %s) SELECT %d, %s, %d", q.t.Meta,
-			qt("format"), qt("hash_function"), qt("bucket_bits"), Format, q.d.HashFunction(), bits)}
+			qt("format"), qt("hash_function"), qt("bucket_bits"), Format, q.hashFunction(), bits)}
 }
 
 // Rebucket recomputes the bucket table from the snapshot with bits bits
@@ -371,9 +463,12 @@ func (q *SQL) hashColumns() []string {
 }
 
 // keyHash is the 64-bit hash of a row's key, whose top bits are its
-// bucket: the typed key columns' hash where the dialect has one, else
-// the hash of the key's text.
+// bucket: an integer key's own value, the typed key columns' hash where
+// the dialect has one, else the hash of the key's text.
 func (q *SQL) keyHash(alias string) string {
+	if q.IntegerKey() {
+		return intKeyValue(q.d, q.spec, alias)
+	}
 	if h := q.d.HashValues(q.refs(alias, q.spec.PrimaryKey)...); h != "" {
 		return h
 	}

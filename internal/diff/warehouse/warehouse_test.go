@@ -2,6 +2,8 @@ package warehouse
 
 import (
 	"flag"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +24,17 @@ var goldenSpec = Spec{
 	HashColumns: []string{"email", "first name"},
 	Seed:        0x1234abcd5678ef90,
 	BucketBits:  12,
+}
+
+// intSpec has a key of one integer column.
+var intSpec = Spec{
+	Sync:       "orders",
+	ModelSQL:   "select id, total from orders",
+	Columns:    []string{"id", "total"},
+	PrimaryKey: []string{"id"},
+	KeyType:    "BIGINT", // DuckDB's name: the other dialects hash it
+	Seed:       7,
+	BucketBits: 20,
 }
 
 func TestGoldenSQL(t *testing.T) {
@@ -92,6 +105,14 @@ func render(t *testing.T, d Dialect) string {
 	section("meta", q.ReadMeta(), q.HashFunction())
 	section("rebucket with 14 bits", q.Rebucket(14)...)
 	section("fill", q.Fill(12)...)
+	// A key of one integer column is its own key hash where the dialect
+	// maps it; the others hash it.
+	iq, err := New(d, intSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	section(fmt.Sprintf("integer key (its own key hash: %v)", iq.IntegerKey()), iq.Plan())
+	section("integer key: key range and hash function", iq.KeyRange(), iq.HashFunction())
 	return b.String()
 }
 
@@ -167,15 +188,65 @@ func TestBucketBits(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		have int
-		rows uint64
-		want bool
+		rows, span uint64
+		want       int
 	}{
-		{1, 0, false}, {1, 5000, true}, {9, 5000, false}, {8, 5000, false}, {7, 5000, false},
-		{6, 5000, true}, {10, 5000, true}, {0, 0, true}, {MaxBucketBits + 1, 1 << 40, true},
+		{0, 0, MinBucketBits},
+		{1, 0, 64 - 5},                     // one key: a bucket of 32 values
+		{100_000_000, 99_999_999, 64 - 5},  // an identity column: 32 keys a bucket
+		{1000, 10_000, 64 - 8},             // a key every 10 values: 320 values a bucket
+		{1000, 1 << 63, 64 - 58},           // spread thin
+		{2, math.MaxUint64, MinBucketBits}, // as wide as the type: no overflow
+		{1 << 40, 1 << 63, 64 - 28},        // 2^23 values a row, 2^28 a bucket
 	} {
-		if got := RebucketNeeded(c.have, c.rows); got != c.want {
-			t.Errorf("RebucketNeeded(%d, %d) = %v, want %v", c.have, c.rows, got, c.want)
+		if got := IntegerBucketBits(c.rows, c.span); got != c.want {
+			t.Errorf("IntegerBucketBits(%d, %d) = %d, want %d", c.rows, c.span, got, c.want)
 		}
+	}
+	for _, c := range []struct {
+		have, want int
+		need       bool
+	}{
+		{1, 1, false}, {1, 8, true}, {9, 8, false}, {7, 8, false}, {6, 8, true}, {10, 8, true},
+		{0, 1, true}, {59, 59, false}, {58, 59, false}, {57, 59, true}, {MaxIntegerBucketBits + 1, MaxIntegerBucketBits, true},
+	} {
+		if got := RebucketNeeded(c.have, c.want); got != c.need {
+			t.Errorf("RebucketNeeded(%d, %d) = %v, want %v", c.have, c.want, got, c.need)
+		}
+	}
+}
+
+func TestIntegerKeys(t *testing.T) {
+	cases := []struct {
+		d       Dialect
+		keyType string
+		integer bool
+	}{
+		{DuckDB{}, "BIGINT", true}, {DuckDB{}, "UTINYINT", true}, {DuckDB{}, "INTEGER", true},
+		{DuckDB{}, "UBIGINT", false}, {DuckDB{}, "HUGEINT", false}, {DuckDB{}, "VARCHAR", false}, {DuckDB{}, "", false},
+		{Postgres{}, "bigint", true}, {Postgres{}, "smallint", true}, {Postgres{}, "numeric", false}, {Postgres{}, "text", false},
+		{Snowflake{}, "NUMBER(38,0)", false},
+	}
+	for _, c := range cases {
+		spec := intSpec
+		spec.KeyType = c.keyType
+		spec.BucketBits = 1
+		q, err := New(c.d, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.IntegerKey() != c.integer {
+			t.Errorf("%s key of type %q: IntegerKey() = %v, want %v", c.d.Name(), c.keyType, q.IntegerKey(), c.integer)
+		}
+		// Hashed keys keep their cap on bucket bits; integer keys go up to 63.
+		spec.BucketBits = 59
+		if _, err := New(c.d, spec); (err == nil) != c.integer {
+			t.Errorf("%s key of type %q with 59 bucket bits: %v", c.d.Name(), c.keyType, err)
+		}
+	}
+	composite := goldenSpec
+	composite.KeyType = "BIGINT"
+	if q, _ := New(DuckDB{}, composite); q.IntegerKey() {
+		t.Error("a composite key is taken for an integer key")
 	}
 }

@@ -122,8 +122,6 @@ CREATE TABLE IF NOT EXISTS `riptide`.`snapshot_users___crm_22b2f7ef` (`key` Stri
 CREATE TABLE IF NOT EXISTS `riptide`.`stage_users___crm_22b2f7ef` (`key` String, `key_hash` Nullable(UInt64), `hash` Nullable(UInt64), `removed` Bool) ENGINE = MergeTree ORDER BY `key`;
 CREATE TABLE IF NOT EXISTS `riptide`.`buckets_users___crm_22b2f7ef` (`bucket` Int64, `n` Int64, `digest` Int128) ENGINE = SummingMergeTree ORDER BY `bucket`;
 CREATE TABLE IF NOT EXISTS `riptide`.`meta_users___crm_22b2f7ef` (`format` Int64, `hash_function` String, `bucket_bits` Int64) ENGINE = MergeTree ORDER BY tuple();
-TRUNCATE TABLE `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'sipHash64', 12;
 
 -- meta
 SELECT `format`, `hash_function`, `bucket_bits` FROM `riptide`.`meta_users___crm_22b2f7ef`;
@@ -148,4 +146,58 @@ INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
 SELECT bitShiftRight(`key_hash`, 52), count(*), sum(toInt128(`hash`)) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY bitShiftRight(`key_hash`, 52);
 TRUNCATE TABLE `riptide`.`meta_users___crm_22b2f7ef`;
 INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'sipHash64', 12;
+
+-- integer key (its own key hash: false)
+WITH a AS (
+  SELECT bitShiftRight(sipHash64(toString(q.`id`)), 44) AS `__riptide_bucket`, count(*) AS `__riptide_n`, sum(toInt128(sipHash64(concat('0000000000000007:', CASE WHEN toString(q.`id`) IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`id` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`total` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`total`))), ':', toString(q.`total`)) END)))) AS `__riptide_hash`
+  FROM (
+select id, total from orders
+  ) AS q
+  WHERE q.`id` IS NOT NULL
+  GROUP BY bitShiftRight(sipHash64(toString(q.`id`)), 44)
+),
+d AS (
+  SELECT COALESCE(a.`__riptide_bucket`, k.`bucket`) AS `__riptide_bucket`
+  FROM a FULL OUTER JOIN (SELECT `bucket`, sum(`n`) AS `n`, sum(`digest`) AS `digest` FROM `riptide`.`buckets_orders` GROUP BY `bucket`) AS k ON k.`bucket` = a.`__riptide_bucket`
+  WHERE COALESCE(a.`__riptide_n`, 0) <> COALESCE(k.`n`, 0) OR COALESCE(a.`__riptide_hash`, 0) <> COALESCE(k.`digest`, 0)
+),
+m AS (
+  SELECT toString(q.`id`) AS `__riptide_key`, q.`__riptide_key_hash`, sipHash64(concat('0000000000000007:', CASE WHEN toString(q.`id`) IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`id` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`total` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`total`))), ':', toString(q.`total`)) END)) AS `__riptide_hash`, q.`id`, q.`total`
+  FROM (
+    SELECT sipHash64(toString(q.`id`)) AS `__riptide_key_hash`, q.*
+    FROM (
+select id, total from orders
+    ) AS q
+  ) AS q
+  WHERE q.`id` IS NULL OR bitShiftRight(q.`__riptide_key_hash`, 44) IN (SELECT `__riptide_bucket` FROM d)
+),
+s AS (
+  SELECT `key`, `key_hash`, `hash` FROM `riptide`.`snapshot_orders`
+  WHERE bitShiftRight(`key_hash`, 44) IN (SELECT `__riptide_bucket` FROM d)
+),
+dup AS (
+  SELECT `__riptide_key`, count(*) AS `__riptide_n` FROM m WHERE `__riptide_key` IS NOT NULL GROUP BY `__riptide_key` HAVING count(*) > 1
+),
+j AS (
+  SELECT CASE
+      WHEN m.`__riptide_key` IS NULL AND s.`key` IS NULL THEN 'null_key'
+      WHEN m.`__riptide_key` IS NULL THEN 'removed'
+      WHEN dup.`__riptide_key` IS NOT NULL THEN 'duplicate'
+      WHEN s.`key` IS NULL THEN 'added'
+      WHEN s.`hash` <> m.`__riptide_hash` THEN 'changed'
+      ELSE 'unchanged'
+    END AS `__riptide_op`,
+    COALESCE(m.`__riptide_key`, s.`key`) AS `__riptide_key`, toString(m.`__riptide_hash`) AS `__riptide_hash`, toString(COALESCE(m.`__riptide_key_hash`, s.`key_hash`)) AS `__riptide_key_hash`, COALESCE(dup.`__riptide_n`, 1) AS `__riptide_n`, m.`id`, m.`total`
+  FROM m
+  FULL OUTER JOIN s ON s.`key` = m.`__riptide_key`
+  LEFT JOIN dup ON dup.`__riptide_key` = m.`__riptide_key`
+)
+SELECT `__riptide_op`, `__riptide_key`, `__riptide_hash`, `__riptide_key_hash`, `__riptide_n`, `id`, `total` FROM j WHERE `__riptide_op` <> 'unchanged'
+UNION ALL
+SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE `__riptide_op` = 'unchanged') + COALESCE((SELECT sum(a.`__riptide_n`) FROM a WHERE a.`__riptide_bucket` NOT IN (SELECT `__riptide_bucket` FROM d)), 0) AS BIGINT), NULL, NULL
+SETTINGS join_use_nulls = 1;
+
+-- integer key: key range and hash function
+SELECT toString(min(`key_hash`)), toString(max(`key_hash`)) FROM `riptide`.`snapshot_orders`;
+SELECT 'sipHash64';
 

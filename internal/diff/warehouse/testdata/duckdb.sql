@@ -124,8 +124,6 @@ CREATE TABLE IF NOT EXISTS "riptide"."snapshot_users___crm_22b2f7ef" ("key" VARC
 CREATE TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" VARCHAR NOT NULL, "key_hash" UBIGINT, "hash" UBIGINT, "removed" BOOLEAN NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" BIGINT NOT NULL PRIMARY KEY, "n" BIGINT NOT NULL, "digest" UBIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGINT NOT NULL, "hash_function" VARCHAR NOT NULL, "bucket_bits" BIGINT NOT NULL);
-DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'duckdb hash() ' || version(), 12;
 
 -- meta
 SELECT "format", "hash_function", "bucket_bits" FROM "riptide"."meta_users___crm_22b2f7ef";
@@ -150,4 +148,57 @@ INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT CAST(("key_hash" >> 52) AS BIGINT), count(*), bit_xor("hash") FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY CAST(("key_hash" >> 52) AS BIGINT);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
 INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'duckdb hash() ' || version(), 12;
+
+-- integer key (its own key hash: true)
+WITH a AS MATERIALIZED (
+  SELECT CAST((CASE WHEN q."id" >= 0 THEN CAST(q."id" AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) ELSE CAST(-(CAST(q."id" AS BIGINT) + 1) AS UBIGINT) END >> 44) AS BIGINT) AS "__riptide_bucket", count(*) AS "__riptide_n", bit_xor(hash('0000000000000007', q."id", q."id", q."total")) AS "__riptide_hash"
+  FROM (
+select id, total from orders
+  ) AS q
+  WHERE q."id" IS NOT NULL
+  GROUP BY CAST((CASE WHEN q."id" >= 0 THEN CAST(q."id" AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) ELSE CAST(-(CAST(q."id" AS BIGINT) + 1) AS UBIGINT) END >> 44) AS BIGINT)
+),
+d AS MATERIALIZED (
+  SELECT COALESCE(a."__riptide_bucket", k."bucket") AS "__riptide_bucket"
+  FROM a FULL OUTER JOIN "riptide"."buckets_orders" AS k ON k."bucket" = a."__riptide_bucket"
+  WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
+),
+m AS (
+  SELECT CAST(q."id" AS VARCHAR) AS "__riptide_key", q."__riptide_key_hash", hash('0000000000000007', q."id", q."id", q."total") AS "__riptide_hash", q."id", q."total"
+  FROM (
+    SELECT CASE WHEN q."id" >= 0 THEN CAST(q."id" AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) ELSE CAST(-(CAST(q."id" AS BIGINT) + 1) AS UBIGINT) END AS "__riptide_key_hash", q.*
+    FROM (
+select id, total from orders
+    ) AS q
+  ) AS q
+  WHERE q."id" IS NULL OR CAST((q."__riptide_key_hash" >> 44) AS BIGINT) IN (SELECT "__riptide_bucket" FROM d)
+),
+s AS (
+  SELECT "key_hash", "hash" FROM "riptide"."snapshot_orders"
+  WHERE CAST(("key_hash" >> 44) AS BIGINT) IN (SELECT "__riptide_bucket" FROM d)
+),
+dup AS (
+  SELECT "__riptide_key_hash", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key_hash" IS NOT NULL GROUP BY "__riptide_key_hash" HAVING count(*) > 1
+),
+j AS MATERIALIZED (
+  SELECT CASE
+      WHEN m."__riptide_key_hash" IS NULL AND s."key_hash" IS NULL THEN 'null_key'
+      WHEN m."__riptide_key_hash" IS NULL THEN 'removed'
+      WHEN dup."__riptide_key_hash" IS NOT NULL THEN 'duplicate'
+      WHEN s."key_hash" IS NULL THEN 'added'
+      WHEN s."hash" <> m."__riptide_hash" THEN 'changed'
+      ELSE 'unchanged'
+    END AS "__riptide_op",
+    COALESCE(m."__riptide_key", CASE WHEN s."key_hash" >= CAST(9223372036854775808 AS UBIGINT) THEN CAST(s."key_hash" - CAST(9223372036854775808 AS UBIGINT) AS VARCHAR) ELSE CAST(-CAST(s."key_hash" AS BIGINT) - 1 AS VARCHAR) END) AS "__riptide_key", CAST(m."__riptide_hash" AS VARCHAR) AS "__riptide_hash", CAST(COALESCE(m."__riptide_key_hash", s."key_hash") AS VARCHAR) AS "__riptide_key_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."id", m."total"
+  FROM m
+  FULL OUTER JOIN s ON s."key_hash" = m."__riptide_key_hash"
+  LEFT JOIN dup ON dup."__riptide_key_hash" = m."__riptide_key_hash"
+)
+SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "id", "total" FROM j WHERE "__riptide_op" <> 'unchanged'
+UNION ALL
+SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE "__riptide_op" = 'unchanged') + COALESCE((SELECT sum(a."__riptide_n") FROM a WHERE a."__riptide_bucket" NOT IN (SELECT "__riptide_bucket" FROM d)), 0) AS BIGINT), NULL, NULL;
+
+-- integer key: key range and hash function
+SELECT CAST(min("key_hash") AS VARCHAR), CAST(max("key_hash") AS VARCHAR) FROM "riptide"."snapshot_orders";
+SELECT ('duckdb hash() ' || version() || ', integer key');
 

@@ -124,8 +124,6 @@ CREATE TABLE IF NOT EXISTS "riptide"."snapshot_users___crm_22b2f7ef" ("key" text
 CREATE TABLE IF NOT EXISTS "riptide"."stage_users___crm_22b2f7ef" ("key" text NOT NULL, "key_hash" bigint, "hash" bigint, "removed" boolean NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."buckets_users___crm_22b2f7ef" ("bucket" bigint NOT NULL PRIMARY KEY, "n" bigint NOT NULL, "digest" numeric NOT NULL);
 CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" bigint NOT NULL, "hash_function" text NOT NULL, "bucket_bits" bigint NOT NULL);
-DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5', 12;
 
 -- meta
 SELECT "format", "hash_function", "bucket_bits" FROM "riptide"."meta_users___crm_22b2f7ef";
@@ -150,4 +148,57 @@ INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
 SELECT ("key_hash" >> 52), count(*), sum(CAST("hash" AS numeric)) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY ("key_hash" >> 52);
 DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
 INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5', 12;
+
+-- integer key (its own key hash: false)
+WITH a AS MATERIALIZED (
+  SELECT (CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) >> 44) AS "__riptide_bucket", count(*) AS "__riptide_n", sum(CAST(CAST(CAST(('x' || substr(md5(('0000000000000007:' || CASE WHEN CAST(q."id" AS text) IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."total" AS text)) AS text) || ':' || CAST(q."total" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS numeric)) AS "__riptide_hash"
+  FROM (
+select id, total from orders
+  ) AS q
+  WHERE q."id" IS NOT NULL
+  GROUP BY (CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) >> 44)
+),
+d AS MATERIALIZED (
+  SELECT COALESCE(a."__riptide_bucket", k."bucket") AS "__riptide_bucket"
+  FROM a FULL OUTER JOIN "riptide"."buckets_orders" AS k ON k."bucket" = a."__riptide_bucket"
+  WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
+),
+m AS (
+  SELECT CAST(q."id" AS text) AS "__riptide_key", q."__riptide_key_hash", CAST(CAST(('x' || substr(md5(('0000000000000007:' || CASE WHEN CAST(q."id" AS text) IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."total" AS text)) AS text) || ':' || CAST(q."total" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_hash", q."id", q."total"
+  FROM (
+    SELECT CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_key_hash", q.*
+    FROM (
+select id, total from orders
+    ) AS q
+  ) AS q
+  WHERE q."id" IS NULL OR (q."__riptide_key_hash" >> 44) IN (SELECT "__riptide_bucket" FROM d)
+),
+s AS (
+  SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_orders"
+  WHERE ("key_hash" >> 44) IN (SELECT "__riptide_bucket" FROM d)
+),
+dup AS (
+  SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
+),
+j AS MATERIALIZED (
+  SELECT CASE
+      WHEN m."__riptide_key" IS NULL AND s."key" IS NULL THEN 'null_key'
+      WHEN m."__riptide_key" IS NULL THEN 'removed'
+      WHEN dup."__riptide_key" IS NOT NULL THEN 'duplicate'
+      WHEN s."key" IS NULL THEN 'added'
+      WHEN s."hash" <> m."__riptide_hash" THEN 'changed'
+      ELSE 'unchanged'
+    END AS "__riptide_op",
+    COALESCE(m."__riptide_key", s."key") AS "__riptide_key", CAST(m."__riptide_hash" AS text) AS "__riptide_hash", CAST(COALESCE(m."__riptide_key_hash", s."key_hash") AS text) AS "__riptide_key_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."id", m."total"
+  FROM m
+  FULL OUTER JOIN s ON s."key" = m."__riptide_key"
+  LEFT JOIN dup ON dup."__riptide_key" = m."__riptide_key"
+)
+SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "id", "total" FROM j WHERE "__riptide_op" <> 'unchanged'
+UNION ALL
+SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE "__riptide_op" = 'unchanged') + COALESCE((SELECT sum(a."__riptide_n") FROM a WHERE a."__riptide_bucket" NOT IN (SELECT "__riptide_bucket" FROM d)), 0) AS BIGINT), NULL, NULL;
+
+-- integer key: key range and hash function
+SELECT CAST(min("key_hash") AS text), CAST(max("key_hash") AS text) FROM "riptide"."snapshot_orders";
+SELECT 'md5';
 
