@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,6 +189,27 @@ func (o *readCounter) Loading(string, uint64, uint64) {}
 // computed by the same SQL the plan query uses, inserted in one
 // statement, then the bucket table summed from it (warehouse.SQL.Fill). This is
 // what a first run of n rows commits, without sending them anywhere.
+// keySpan is how many values the snapshot's integer keys span.
+func keySpan(ctx context.Context, src connector.Source, q *warehouse.SQL) (uint64, error) {
+	rows, err := src.Query(ctx, q.KeyRange())
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var span uint64
+	if rows.Next() {
+		var lo, hi uint64
+		for i, p := range []*uint64{&lo, &hi} {
+			s, _ := rows.Values()[i].(string)
+			if *p, err = strconv.ParseUint(s, 10, 64); err != nil {
+				return 0, fmt.Errorf("key hash %q: %w", s, err)
+			}
+		}
+		span = hi - lo
+	}
+	return span, rows.Err()
+}
+
 func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) error {
 	model := pr.project.Models[s.Model]
 	srcCfg := pr.project.Sources[model.Source]
@@ -205,8 +227,12 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 		return fmt.Errorf("read the model's columns: %w", err)
 	}
 	var names []string
+	keyType := ""
 	for _, c := range rows.Columns() {
 		names = append(names, c.Name)
+		if len(model.PrimaryKey) == 1 && c.Name == model.PrimaryKey[0] {
+			keyType = c.DatabaseType
+		}
 	}
 	rows.Close()
 	m, err := transform.New(s, names)
@@ -222,7 +248,7 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 	}
 	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], warehouse.Spec{
 		Schema: s.DiffSchema, Sync: s.Name, ModelSQL: model.SQL, Columns: names,
-		PrimaryKey: model.PrimaryKey, HashColumns: hashed, Seed: m.Fingerprint(),
+		PrimaryKey: model.PrimaryKey, KeyType: keyType, HashColumns: hashed, Seed: m.Fingerprint(),
 	})
 	if err != nil {
 		return err
@@ -235,8 +261,18 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 		limit = "12GB"
 	}
 	stmts := append([]string{"SET memory_limit = '" + limit + "'"}, q.Setup()...)
-	if err := ex.Exec(ctx, append(stmts, q.Fill(warehouse.BucketBits(uint64(n)))...)...); err != nil {
+	if err := ex.Exec(ctx, append(stmts, q.FillRows())...); err != nil {
 		return fmt.Errorf("fill the snapshot table %s: %w", q.Snapshot(), err)
+	}
+	// Bucketed as the plan would bucket it, so that the plan does not.
+	var span uint64
+	if q.IntegerKey() {
+		if span, err = keySpan(ctx, src, q); err != nil {
+			return fmt.Errorf("read the key range of %s: %w", q.Snapshot(), err)
+		}
+	}
+	if err := ex.Exec(ctx, q.Rebucket(q.WantBucketBits(uint64(n), span))...); err != nil {
+		return fmt.Errorf("bucket the snapshot table %s: %w", q.Snapshot(), err)
 	}
 	return pr.store.SetSyncState(ctx, state.SyncState{Sync: s.Name, MappingHash: fmt.Sprintf("%016x", m.Fingerprint()),
 		PrimaryKey: "id", LastRows: uint64(n)})

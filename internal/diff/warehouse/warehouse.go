@@ -421,11 +421,15 @@ func (q *SQL) Rebucket(bits int) []string {
 // what a first run that sent everything commits, without sending. Rows
 // of a duplicated key would fail the snapshot's primary key.
 func (q *SQL) Fill(bits int) []string {
+	return append([]string{q.FillRows()}, q.Rebucket(bits)...)
+}
+
+// FillRows is Fill without the bucketing.
+func (q *SQL) FillRows() string {
 	qt := q.d.Quote
-	fill := fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\nSELECT %s, %s, %s\nFROM (\n%s\n) AS q\nWHERE %s",
+	return fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\nSELECT %s, %s, %s\nFROM (\n%s\n) AS q\nWHERE %s",
 		q.t.Snapshot, qt("key"), qt("key_hash"), qt("hash"),
 		q.KeyExpr("q"), q.keyHash("q"), q.rowHash("q"), q.model(), q.keyNotNull("q"))
-	return append([]string{fill}, q.Rebucket(bits)...)
 }
 
 // KeyExpr is the key's text, as value.JoinKey writes it: one column's
