@@ -391,6 +391,9 @@ func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun,
 	var (
 		buf, payload []byte
 		offs         = make([]int, ncols+1)
+		keyed        uint64 // the model's rows with a key (OpKeyed)
+		sawKeyed     bool
+		dupRows      uint64
 	)
 	for rows.Next() {
 		wh.read++
@@ -408,11 +411,6 @@ func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun,
 		var kind diff.Kind
 		switch op {
 		case warehouse.OpUnchanged:
-			if key == "" && vals[1] == nil {
-				wh.counts.Unchanged += n
-				wh.rows += n
-				continue
-			}
 			wh.counts.Unchanged++
 			kind = diff.Unchanged
 		case warehouse.OpAdded:
@@ -424,7 +422,11 @@ func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun,
 		case warehouse.OpRemoved:
 			wh.counts.Removed++
 			kind = diff.Removed
+		case warehouse.OpKeyed:
+			keyed, sawKeyed = n, true
+			continue
 		case warehouse.OpDuplicate:
+			dupRows++
 			wh.rows++
 			wh.rej.add(key, fmt.Sprintf("duplicate primary key: %d rows share it", n))
 			continue
@@ -462,6 +464,15 @@ func (e *Engine) readPlan(ctx context.Context, model *config.Model, sr *syncRun,
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("model %s: plan query: %s", model.Name, e.Redactor.Error(err))
+	}
+	if sawKeyed {
+		// The keyed rows the plan did not return are the unchanged ones.
+		returned := wh.counts.Added + wh.counts.Changed + wh.counts.Unchanged + dupRows
+		if keyed < returned {
+			return fmt.Errorf("model %s: plan query: %d rows with a key, but %d of them returned", model.Name, keyed, returned)
+		}
+		wh.counts.Unchanged += keyed - returned
+		wh.rows += keyed - returned
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write plan file: %w", err)

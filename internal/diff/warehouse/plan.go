@@ -8,9 +8,12 @@ import (
 // Plan is the query that diffs the model against the snapshot. Its rows
 // are ColOp, ColKey, ColHash, ColKeyHash, ColN and the model's columns:
 // one row per added, changed or removed key, per row with a null key and
-// per row of a duplicated key, and one row counting the unchanged keys
-// (or, for a full resync, one per unchanged key). The hashes are decimal
-// texts of 64-bit integers, signed or not as the dialect stores them.
+// per row of a duplicated key, and one OpKeyed row counting the model's
+// rows with a key (or, for a full resync, one row per unchanged key).
+// Counting those rather than the unchanged ones lets the warehouse
+// stream the joined rows out instead of keeping them to count. The
+// hashes are decimal texts of 64-bit integers, signed or not as the
+// dialect stores them.
 //
 // CTEs: a sums the model's rows per bucket (the only pass over every
 // row); d lists the buckets whose count or sum differ from the bucket
@@ -63,7 +66,7 @@ func (q *SQL) Plan() string {
 	}
 	sb.WriteString("\n),\n")
 	fmt.Fprintf(&sb, "dup AS (\n  SELECT %s, count(*) AS %s FROM m WHERE %s IS NOT NULL GROUP BY %s HAVING count(*) > 1\n),\n", mKey, n, mKey, mKey)
-	fmt.Fprintf(&sb, "j AS %s(\n  SELECT CASE\n", mat)
+	fmt.Fprintf(&sb, "j AS (\n  SELECT CASE\n")
 	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL AND s.%s IS NULL THEN '%s'\n", mKey, sKey, OpNullKey)
 	fmt.Fprintf(&sb, "      WHEN m.%s IS NULL THEN '%s'\n", mKey, OpRemoved)
 	fmt.Fprintf(&sb, "      WHEN dup.%s IS NOT NULL THEN '%s'\n", mKey, OpDuplicate)
@@ -78,9 +81,8 @@ func (q *SQL) Plan() string {
 		fmt.Fprintf(&sb, "SELECT %s, %s, %s, %s, %s, %s FROM j", op, key, hash, kh, n, cols.String())
 	} else {
 		fmt.Fprintf(&sb, "SELECT %s, %s, %s, %s, %s, %s FROM j WHERE %s <> '%s'\n", op, key, hash, kh, n, cols.String(), op, OpUnchanged)
-		fmt.Fprintf(&sb, "UNION ALL\nSELECT '%s', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE %s = '%s')"+
-			" + COALESCE((SELECT sum(a.%s) FROM a WHERE a.%s NOT IN (SELECT %s FROM d)), 0) AS BIGINT)%s",
-			OpUnchanged, op, OpUnchanged, n, b, b, nulls.String())
+		fmt.Fprintf(&sb, "UNION ALL\nSELECT '%s', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a.%s) FROM a), 0) AS BIGINT)%s",
+			OpKeyed, n, nulls.String())
 	}
 	sb.WriteString(d.PlanSuffix())
 	return sb.String()

@@ -135,9 +135,11 @@ const (
 	MetaColumns = 5
 )
 
-// Ops of a plan row. OpUnchanged rows carry only a count in ColN, unless
-// the plan is a full resync; OpDuplicate rows carry in ColN how many rows
-// share the key.
+// Ops of a plan row. Unchanged rows are returned one by one (OpUnchanged)
+// by a full resync only; other plans return instead one OpKeyed row
+// whose ColN counts the model's rows with a key, of which the unchanged
+// ones are those the plan does not return as added, changed or
+// duplicate. OpDuplicate rows carry in ColN how many rows share the key.
 const (
 	OpAdded     = "added"
 	OpChanged   = "changed"
@@ -145,6 +147,7 @@ const (
 	OpUnchanged = "unchanged"
 	OpDuplicate = "duplicate"
 	OpNullKey   = "null_key"
+	OpKeyed     = "keyed"
 )
 
 // Bucket bits: a plan joins, per changed key, the rows of its bucket, so

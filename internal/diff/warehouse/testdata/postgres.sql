@@ -37,7 +37,7 @@ s AS (
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
 ),
-j AS MATERIALIZED (
+j AS (
   SELECT CASE
       WHEN m."__riptide_key" IS NULL AND s."key" IS NULL THEN 'null_key'
       WHEN m."__riptide_key" IS NULL THEN 'removed'
@@ -53,7 +53,7 @@ j AS MATERIALIZED (
 )
 SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "account_id", "user_id", "email", "first name", "plan" FROM j WHERE "__riptide_op" <> 'unchanged'
 UNION ALL
-SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE "__riptide_op" = 'unchanged') + COALESCE((SELECT sum(a."__riptide_n") FROM a WHERE a."__riptide_bucket" NOT IN (SELECT "__riptide_bucket" FROM d)), 0) AS BIGINT), NULL, NULL, NULL, NULL, NULL;
+SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FROM a), 0) AS BIGINT), NULL, NULL, NULL, NULL, NULL;
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
@@ -71,7 +71,7 @@ s AS (
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
 ),
-j AS MATERIALIZED (
+j AS (
   SELECT CASE
       WHEN m."__riptide_key" IS NULL AND s."key" IS NULL THEN 'null_key'
       WHEN m."__riptide_key" IS NULL THEN 'removed'
@@ -180,7 +180,7 @@ s AS (
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
 ),
-j AS MATERIALIZED (
+j AS (
   SELECT CASE
       WHEN m."__riptide_key" IS NULL AND s."key" IS NULL THEN 'null_key'
       WHEN m."__riptide_key" IS NULL THEN 'removed'
@@ -196,7 +196,7 @@ j AS MATERIALIZED (
 )
 SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "id", "total" FROM j WHERE "__riptide_op" <> 'unchanged'
 UNION ALL
-SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE "__riptide_op" = 'unchanged') + COALESCE((SELECT sum(a."__riptide_n") FROM a WHERE a."__riptide_bucket" NOT IN (SELECT "__riptide_bucket" FROM d)), 0) AS BIGINT), NULL, NULL;
+SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FROM a), 0) AS BIGINT), NULL, NULL;
 
 -- integer key: key range and hash function
 SELECT CAST(min("key_hash") AS text), CAST(max("key_hash") AS text) FROM "riptide"."snapshot_orders";

@@ -53,7 +53,7 @@ j AS (
 )
 SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "account_id", "user_id", "email", "first name", "plan" FROM j WHERE "__riptide_op" <> 'unchanged'
 UNION ALL
-SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE "__riptide_op" = 'unchanged') + COALESCE((SELECT sum(a."__riptide_n") FROM a WHERE a."__riptide_bucket" NOT IN (SELECT "__riptide_bucket" FROM d)), 0) AS BIGINT), NULL, NULL, NULL, NULL, NULL;
+SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FROM a), 0) AS BIGINT), NULL, NULL, NULL, NULL, NULL;
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
@@ -198,7 +198,7 @@ j AS (
 )
 SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", "__riptide_n", "id", "total" FROM j WHERE "__riptide_op" <> 'unchanged'
 UNION ALL
-SELECT 'unchanged', NULL, NULL, NULL, CAST((SELECT count(*) FROM j WHERE "__riptide_op" = 'unchanged') + COALESCE((SELECT sum(a."__riptide_n") FROM a WHERE a."__riptide_bucket" NOT IN (SELECT "__riptide_bucket" FROM d)), 0) AS BIGINT), NULL, NULL;
+SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FROM a), 0) AS BIGINT), NULL, NULL;
 
 -- integer key: key range and hash function
 SELECT CAST(min("key_hash") AS VARCHAR(65535)), CAST(max("key_hash") AS VARCHAR(65535)) FROM "riptide"."snapshot_orders";
