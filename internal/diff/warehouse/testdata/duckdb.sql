@@ -37,7 +37,7 @@ s AS (
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
 ),
-j AS (
+j AS MATERIALIZED (
   SELECT CASE
       WHEN m."__riptide_key" IS NULL AND s."key" IS NULL THEN 'null_key'
       WHEN m."__riptide_key" IS NULL THEN 'removed'
@@ -71,7 +71,7 @@ s AS (
 dup AS (
   SELECT "__riptide_key", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key" IS NOT NULL GROUP BY "__riptide_key" HAVING count(*) > 1
 ),
-j AS (
+j AS MATERIALIZED (
   SELECT CASE
       WHEN m."__riptide_key" IS NULL AND s."key" IS NULL THEN 'null_key'
       WHEN m."__riptide_key" IS NULL THEN 'removed'
@@ -180,7 +180,7 @@ s AS (
 dup AS (
   SELECT "__riptide_key_hash", count(*) AS "__riptide_n" FROM m WHERE "__riptide_key_hash" IS NOT NULL GROUP BY "__riptide_key_hash" HAVING count(*) > 1
 ),
-j AS (
+j AS MATERIALIZED (
   SELECT CASE
       WHEN m."__riptide_key_hash" IS NULL AND s."key_hash" IS NULL THEN 'null_key'
       WHEN m."__riptide_key_hash" IS NULL THEN 'removed'
