@@ -13,6 +13,7 @@ import (
 
 	"github.com/riptide-data/riptide/internal/config"
 	"github.com/riptide-data/riptide/internal/connector"
+	"github.com/riptide-data/riptide/internal/diff/warehouse"
 	"github.com/riptide-data/riptide/internal/redact"
 	"github.com/riptide-data/riptide/internal/source/duckdb"
 	"github.com/riptide-data/riptide/internal/source/postgres"
@@ -517,5 +518,25 @@ func TestWarehouseDiffGuardAndDeferred(t *testing.T) {
 	}
 	if r := run(Options{}); r.Err != nil || r.Run.Counts.Changed != 0 || r.Run.Counts.Unchanged != 10 {
 		t.Fatalf("after a confirmed deferred run: %v, %s", r.Err, counts(r))
+	}
+}
+
+// An integer key's bucket, computed from the key, is the bucket of its
+// key hash, and its text comes back from the key hash, at the edges of
+// BIGINT and of buckets too.
+func TestWarehouseIntegerKeyMapping(t *testing.T) {
+	p := newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyInt)
+	d := warehouse.DuckDB{}
+	for _, shift := range []int{1, 5, 32, 62, 63} {
+		for _, v := range []int64{math.MinInt64, math.MinInt64 + 1, -1 << 40, -33, -32, -31, -1, 0, 1, 31, 32, 1 << 40, math.MaxInt64 - 1, math.MaxInt64} {
+			x := fmt.Sprintf("CAST(%d AS BIGINT)", v)
+			kv := d.KeyValue(x, "BIGINT")
+			// Offset binary: the key with its sign bit flipped.
+			sql := fmt.Sprintf("SELECT count(*) FROM (SELECT 1) WHERE %s = %s AND %s = '%d' AND %s = CAST(%d AS UBIGINT)",
+				d.KeyBucket(x, "BIGINT", shift), d.ShiftRight(kv, shift), d.KeyText(kv), v, kv, uint64(v)^(1<<63))
+			if p.count(sql) != 1 {
+				t.Errorf("key %d, shift %d: bucket, key hash or text disagree:\n%s", v, shift, sql)
+			}
+		}
 	}
 }

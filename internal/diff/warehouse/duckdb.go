@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -53,24 +54,34 @@ func (DuckDB) ShiftRight(e string, n int) string {
 	return "CAST((" + e + " >> " + strconv.Itoa(n) + ") AS BIGINT)"
 }
 
-// KeyValue maps a key v ≥ 0 to 2^63 + v and a key v < 0 to -(v + 1),
-// into the UBIGINT key hash: consecutive keys stay consecutive, so
-// that they share a bucket, and each branch of the CASE stays in range
-// for the rows it sees (v + 2^63 would not: DuckDB folds the constants
-// first). UBIGINT keys, which may not fit, are hashed like the others.
+// KeyValue offsets a key by 2^63 into the UBIGINT key hash (offset
+// binary: order kept, so that consecutive keys share a bucket). UBIGINT
+// keys, which may not fit, are hashed like the others.
 func (DuckDB) KeyValue(expr, dbType string) string {
-	switch dbType {
-	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER":
-		return "CASE WHEN " + expr + " >= 0 THEN CAST(" + expr + " AS UBIGINT) + " + signBit +
-			" ELSE CAST(-(CAST(" + expr + " AS BIGINT) + 1) AS UBIGINT) END"
+	if !duckdbInteger(dbType) {
+		return ""
 	}
-	return ""
+	return "CAST(CAST(" + expr + " AS HUGEINT) + " + signBit + " AS UBIGINT)"
 }
 
-// signBit is 2^63 as a UBIGINT.
-const signBit = "CAST(9223372036854775808 AS UBIGINT)"
+// KeyBucket shifts the key itself, arithmetically, and moves the result
+// by 2^(63-n): the same as shifting the offset key hash, without its
+// 128-bit sum.
+func (DuckDB) KeyBucket(expr, dbType string, n int) string {
+	return fmt.Sprintf("((CAST(%s AS BIGINT) >> %d) + %d)", expr, n, int64(1)<<(63-n))
+}
+
+func duckdbInteger(dbType string) bool {
+	switch dbType {
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER":
+		return true
+	}
+	return false
+}
+
+// signBit is 2^63.
+const signBit = "9223372036854775808"
 
 func (DuckDB) KeyText(kh string) string {
-	return "CASE WHEN " + kh + " >= " + signBit + " THEN CAST(" + kh + " - " + signBit + " AS VARCHAR)" +
-		" ELSE CAST(-CAST(" + kh + " AS BIGINT) - 1 AS VARCHAR) END"
+	return "CAST(CAST(" + kh + " AS HUGEINT) - " + signBit + " AS VARCHAR)"
 }

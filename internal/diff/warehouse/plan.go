@@ -39,17 +39,18 @@ func (q *SQL) Plan() string {
 	pruned := !q.spec.FullResync
 	if pruned {
 		fmt.Fprintf(&sb, "a AS %s(\n  SELECT %s AS %s, count(*) AS %s, %s AS %s\n  FROM (\n%s\n  ) AS q\n  WHERE %s\n  GROUP BY %s\n),\n",
-			mat, q.bucket(q.keyHash("q")), b, n, d.Digest(q.rowHash("q")), hash, q.model(), q.keyNotNull("q"), q.bucket(q.keyHash("q")))
+			mat, q.keyBucket("q"), b, n, d.Digest(q.rowHash("q")), hash, q.model(), q.keyNotNull("q"), q.keyBucket("q"))
 		fmt.Fprintf(&sb, "d AS %s(\n  SELECT COALESCE(a.%s, k.%s) AS %s\n  FROM a FULL OUTER JOIN %s AS k ON k.%s = a.%s\n"+
 			"  WHERE COALESCE(a.%s, 0) <> COALESCE(k.%s, 0) OR COALESCE(a.%s, 0) <> COALESCE(k.%s, 0)\n),\n",
 			mat, b, qt("bucket"), b, q.d.(bucketReader).bucketsFrom(q.t.Buckets), qt("bucket"), b,
 			n, qt("n"), hash, qt("digest"))
 	}
-	fmt.Fprintf(&sb, "m AS (\n  SELECT %s AS %s, q.%s, %s AS %s, %s\n  FROM (\n    SELECT %s AS %s, q.*\n    FROM (\n%s\n    ) AS q\n  ) AS q\n",
-		q.KeyExpr("q"), key, kh, q.rowHash("q"), hash, prefixed("q.", q.quoted(q.spec.Columns)),
-		q.keyHash("q"), kh, q.model())
+	// The key hash of the rows that pass: the bucket filter computes its
+	// own from the key (for an integer key, without the key hash).
+	fmt.Fprintf(&sb, "m AS (\n  SELECT %s AS %s, %s AS %s, %s AS %s, %s\n  FROM (\n%s\n  ) AS q\n",
+		q.KeyExpr("q"), key, q.keyHash("q"), kh, q.rowHash("q"), hash, prefixed("q.", q.quoted(q.spec.Columns)), q.model())
 	if pruned {
-		fmt.Fprintf(&sb, "  WHERE %s OR %s IN (SELECT %s FROM d)\n", q.keyNull("q"), q.bucket("q."+kh), b)
+		fmt.Fprintf(&sb, "  WHERE %s OR %s IN (SELECT %s FROM d)\n", q.keyNull("q"), q.keyBucket("q"), b)
 	}
 	sb.WriteString("),\n")
 	// An integer key's rows join on its exact key hash: the snapshot's

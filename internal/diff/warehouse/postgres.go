@@ -39,3 +39,7 @@ func (Postgres) KeyValue(expr, dbType string) string {
 }
 
 func (Postgres) KeyText(kh string) string { return "CAST(" + kh + " AS text)" }
+
+func (d Postgres) KeyBucket(expr, dbType string, n int) string {
+	return d.ShiftRight(d.KeyValue(expr, dbType), n)
+}

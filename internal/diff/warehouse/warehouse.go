@@ -102,6 +102,10 @@ type IntegerKeys interface {
 	KeyValue(expr, dbType string) string
 	// KeyText is the key's text (KeyExpr) from its KeyValue.
 	KeyText(keyHash string) string
+	// KeyBucket is ShiftRight(KeyValue(expr, dbType), n) computed from
+	// the key, cheaper where KeyValue is not the key itself: the plan
+	// buckets every row of the model, but maps only some to key hashes.
+	KeyBucket(expr, dbType string, n int) string
 }
 
 // Dialects are the built-in dialects by name.
@@ -525,6 +529,14 @@ func (q *SQL) keyNull(alias string) string {
 
 func (q *SQL) model() string {
 	return strings.TrimRight(strings.TrimSpace(q.spec.ModelSQL), ";")
+}
+
+// keyBucket is the bucket of the key of a model row.
+func (q *SQL) keyBucket(alias string) string {
+	if q.IntegerKey() {
+		return q.d.(IntegerKeys).KeyBucket(alias+"."+q.d.Quote(q.spec.PrimaryKey[0]), q.spec.KeyType, 64-q.spec.BucketBits)
+	}
+	return q.bucket(q.keyHash(alias))
 }
 
 // bucket is the bucket of a key hash.

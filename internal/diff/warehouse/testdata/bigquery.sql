@@ -21,14 +21,11 @@ d AS (
   WHERE COALESCE(a.`__riptide_n`, 0) <> COALESCE(k.`n`, 0) OR COALESCE(a.`__riptide_hash`, 0) <> COALESCE(k.`digest`, 0)
 ),
 m AS (
-  SELECT CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, q.`__riptide_key_hash`, FARM_FINGERPRINT(CONCAT('1234abcd5678ef90:', CASE WHEN CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS STRING), ':', CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`email` AS STRING)) AS STRING), ':', CAST(q.`email` AS STRING)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`first name` AS STRING)) AS STRING), ':', CAST(q.`first name` AS STRING)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
+  SELECT CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, FARM_FINGERPRINT(CONCAT('1234abcd5678ef90:', CASE WHEN CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS STRING), ':', CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`email` AS STRING)) AS STRING), ':', CAST(q.`email` AS STRING)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`first name` AS STRING)) AS STRING), ':', CAST(q.`first name` AS STRING)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
   FROM (
-    SELECT FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
-  WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR (q.`__riptide_key_hash` >> 52) IN (SELECT `__riptide_bucket` FROM d)
+  WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR (FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) >> 52) IN (SELECT `__riptide_bucket` FROM d)
 ),
 s AS (
   SELECT `key`, `key_hash`, `hash` FROM `riptide`.`snapshot_users___crm_22b2f7ef`
@@ -57,12 +54,9 @@ SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a.`__riptide_n`) FRO
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
-  SELECT CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, q.`__riptide_key_hash`, FARM_FINGERPRINT(CONCAT('1234abcd5678ef90:', CASE WHEN CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS STRING), ':', CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`email` AS STRING)) AS STRING), ':', CAST(q.`email` AS STRING)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`first name` AS STRING)) AS STRING), ':', CAST(q.`first name` AS STRING)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
+  SELECT CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, FARM_FINGERPRINT(CONCAT('1234abcd5678ef90:', CASE WHEN CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS STRING), ':', CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`email` AS STRING)) AS STRING), ':', CAST(q.`email` AS STRING)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`first name` AS STRING)) AS STRING), ':', CAST(q.`first name` AS STRING)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
   FROM (
-    SELECT FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
 ),
 s AS (
@@ -170,14 +164,11 @@ d AS (
   WHERE COALESCE(a.`__riptide_n`, 0) <> COALESCE(k.`n`, 0) OR COALESCE(a.`__riptide_hash`, 0) <> COALESCE(k.`digest`, 0)
 ),
 m AS (
-  SELECT CAST(q.`id` AS STRING) AS `__riptide_key`, q.`__riptide_key_hash`, FARM_FINGERPRINT(CONCAT('0000000000000007:', CASE WHEN CAST(q.`id` AS STRING) IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`id` AS STRING)) AS STRING), ':', CAST(q.`id` AS STRING)) END, CASE WHEN q.`id` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`id` AS STRING)) AS STRING), ':', CAST(q.`id` AS STRING)) END, CASE WHEN q.`total` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`total` AS STRING)) AS STRING), ':', CAST(q.`total` AS STRING)) END)) AS `__riptide_hash`, q.`id`, q.`total`
+  SELECT CAST(q.`id` AS STRING) AS `__riptide_key`, FARM_FINGERPRINT(CAST(q.`id` AS STRING)) AS `__riptide_key_hash`, FARM_FINGERPRINT(CONCAT('0000000000000007:', CASE WHEN CAST(q.`id` AS STRING) IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`id` AS STRING)) AS STRING), ':', CAST(q.`id` AS STRING)) END, CASE WHEN q.`id` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`id` AS STRING)) AS STRING), ':', CAST(q.`id` AS STRING)) END, CASE WHEN q.`total` IS NULL THEN 'N' ELSE CONCAT('V', CAST(length(CAST(q.`total` AS STRING)) AS STRING), ':', CAST(q.`total` AS STRING)) END)) AS `__riptide_hash`, q.`id`, q.`total`
   FROM (
-    SELECT FARM_FINGERPRINT(CAST(q.`id` AS STRING)) AS `__riptide_key_hash`, q.*
-    FROM (
 select id, total from orders
-    ) AS q
   ) AS q
-  WHERE q.`id` IS NULL OR (q.`__riptide_key_hash` >> 44) IN (SELECT `__riptide_bucket` FROM d)
+  WHERE q.`id` IS NULL OR (FARM_FINGERPRINT(CAST(q.`id` AS STRING)) >> 44) IN (SELECT `__riptide_bucket` FROM d)
 ),
 s AS (
   SELECT `key`, `key_hash`, `hash` FROM `riptide`.`snapshot_orders`

@@ -21,14 +21,11 @@ d AS (
   WHERE COALESCE(a.`__riptide_n`, 0) <> COALESCE(k.`n`, 0) OR COALESCE(a.`__riptide_hash`, 0) <> COALESCE(k.`digest`, 0)
 ),
 m AS (
-  SELECT concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, q.`__riptide_key_hash`, sipHash64(concat('1234abcd5678ef90:', CASE WHEN concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE concat('V', toString(length(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')))), ':', concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`email`))), ':', toString(q.`email`)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`first name`))), ':', toString(q.`first name`)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
+  SELECT concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, sipHash64(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, sipHash64(concat('1234abcd5678ef90:', CASE WHEN concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE concat('V', toString(length(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')))), ':', concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`email`))), ':', toString(q.`email`)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`first name`))), ':', toString(q.`first name`)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
   FROM (
-    SELECT sipHash64(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
-  WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR bitShiftRight(q.`__riptide_key_hash`, 52) IN (SELECT `__riptide_bucket` FROM d)
+  WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR bitShiftRight(sipHash64(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))), 52) IN (SELECT `__riptide_bucket` FROM d)
 ),
 s AS (
   SELECT `key`, `key_hash`, `hash` FROM `riptide`.`snapshot_users___crm_22b2f7ef`
@@ -58,12 +55,9 @@ SETTINGS join_use_nulls = 1;
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
-  SELECT concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, q.`__riptide_key_hash`, sipHash64(concat('1234abcd5678ef90:', CASE WHEN concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE concat('V', toString(length(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')))), ':', concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`email`))), ':', toString(q.`email`)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`first name`))), ':', toString(q.`first name`)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
+  SELECT concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) AS `__riptide_key`, sipHash64(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, sipHash64(concat('1234abcd5678ef90:', CASE WHEN concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE concat('V', toString(length(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|')))), ':', concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) END, CASE WHEN q.`email` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`email`))), ':', toString(q.`email`)) END, CASE WHEN q.`first name` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`first name`))), ':', toString(q.`first name`)) END)) AS `__riptide_hash`, q.`account_id`, q.`user_id`, q.`email`, q.`first name`, q.`plan`
   FROM (
-    SELECT sipHash64(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))) AS `__riptide_key_hash`, q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
 ),
 s AS (
@@ -162,14 +156,11 @@ d AS (
   WHERE COALESCE(a.`__riptide_n`, 0) <> COALESCE(k.`n`, 0) OR COALESCE(a.`__riptide_hash`, 0) <> COALESCE(k.`digest`, 0)
 ),
 m AS (
-  SELECT toString(q.`id`) AS `__riptide_key`, q.`__riptide_key_hash`, sipHash64(concat('0000000000000007:', CASE WHEN toString(q.`id`) IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`id` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`total` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`total`))), ':', toString(q.`total`)) END)) AS `__riptide_hash`, q.`id`, q.`total`
+  SELECT toString(q.`id`) AS `__riptide_key`, sipHash64(toString(q.`id`)) AS `__riptide_key_hash`, sipHash64(concat('0000000000000007:', CASE WHEN toString(q.`id`) IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`id` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`id`))), ':', toString(q.`id`)) END, CASE WHEN q.`total` IS NULL THEN 'N' ELSE concat('V', toString(length(toString(q.`total`))), ':', toString(q.`total`)) END)) AS `__riptide_hash`, q.`id`, q.`total`
   FROM (
-    SELECT sipHash64(toString(q.`id`)) AS `__riptide_key_hash`, q.*
-    FROM (
 select id, total from orders
-    ) AS q
   ) AS q
-  WHERE q.`id` IS NULL OR bitShiftRight(q.`__riptide_key_hash`, 44) IN (SELECT `__riptide_bucket` FROM d)
+  WHERE q.`id` IS NULL OR bitShiftRight(sipHash64(toString(q.`id`)), 44) IN (SELECT `__riptide_bucket` FROM d)
 ),
 s AS (
   SELECT `key`, `key_hash`, `hash` FROM `riptide`.`snapshot_orders`

@@ -21,14 +21,11 @@ d AS MATERIALIZED (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\', '\\'), '|', '\|')) AS "__riptide_key", q."__riptide_key_hash", hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name") AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\', '\\'), '|', '\|')) AS "__riptide_key", hash(q."account_id", q."user_id") AS "__riptide_key_hash", hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name") AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT hash(q."account_id", q."user_id") AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
-  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR CAST((q."__riptide_key_hash" >> 52) AS BIGINT) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR CAST((hash(q."account_id", q."user_id") >> 52) AS BIGINT) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_users___crm_22b2f7ef"
@@ -57,12 +54,9 @@ SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FRO
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\', '\\'), '|', '\|')) AS "__riptide_key", q."__riptide_key_hash", hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name") AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\', '\\'), '|', '\|')) AS "__riptide_key", hash(q."account_id", q."user_id") AS "__riptide_key_hash", hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name") AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT hash(q."account_id", q."user_id") AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
 ),
 s AS (
@@ -151,12 +145,12 @@ INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "b
 
 -- integer key (its own key hash: true)
 WITH a AS MATERIALIZED (
-  SELECT CAST((CASE WHEN q."id" >= 0 THEN CAST(q."id" AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) ELSE CAST(-(CAST(q."id" AS BIGINT) + 1) AS UBIGINT) END >> 44) AS BIGINT) AS "__riptide_bucket", count(*) AS "__riptide_n", bit_xor(hash('0000000000000007', q."id", q."id", q."total")) AS "__riptide_hash"
+  SELECT ((CAST(q."id" AS BIGINT) >> 44) + 524288) AS "__riptide_bucket", count(*) AS "__riptide_n", bit_xor(hash('0000000000000007', q."id", q."id", q."total")) AS "__riptide_hash"
   FROM (
 select id, total from orders
   ) AS q
   WHERE q."id" IS NOT NULL
-  GROUP BY CAST((CASE WHEN q."id" >= 0 THEN CAST(q."id" AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) ELSE CAST(-(CAST(q."id" AS BIGINT) + 1) AS UBIGINT) END >> 44) AS BIGINT)
+  GROUP BY ((CAST(q."id" AS BIGINT) >> 44) + 524288)
 ),
 d AS MATERIALIZED (
   SELECT COALESCE(a."__riptide_bucket", k."bucket") AS "__riptide_bucket"
@@ -164,14 +158,11 @@ d AS MATERIALIZED (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT CAST(q."id" AS VARCHAR) AS "__riptide_key", q."__riptide_key_hash", hash('0000000000000007', q."id", q."id", q."total") AS "__riptide_hash", q."id", q."total"
+  SELECT CAST(q."id" AS VARCHAR) AS "__riptide_key", CAST(CAST(q."id" AS HUGEINT) + 9223372036854775808 AS UBIGINT) AS "__riptide_key_hash", hash('0000000000000007', q."id", q."id", q."total") AS "__riptide_hash", q."id", q."total"
   FROM (
-    SELECT CASE WHEN q."id" >= 0 THEN CAST(q."id" AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) ELSE CAST(-(CAST(q."id" AS BIGINT) + 1) AS UBIGINT) END AS "__riptide_key_hash", q.*
-    FROM (
 select id, total from orders
-    ) AS q
   ) AS q
-  WHERE q."id" IS NULL OR CAST((q."__riptide_key_hash" >> 44) AS BIGINT) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."id" IS NULL OR ((CAST(q."id" AS BIGINT) >> 44) + 524288) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key_hash", "hash" FROM "riptide"."snapshot_orders"
@@ -189,7 +180,7 @@ j AS MATERIALIZED (
       WHEN s."hash" <> m."__riptide_hash" THEN 'changed'
       ELSE 'unchanged'
     END AS "__riptide_op",
-    COALESCE(m."__riptide_key", CASE WHEN s."key_hash" >= CAST(9223372036854775808 AS UBIGINT) THEN CAST(s."key_hash" - CAST(9223372036854775808 AS UBIGINT) AS VARCHAR) ELSE CAST(-CAST(s."key_hash" AS BIGINT) - 1 AS VARCHAR) END) AS "__riptide_key", CAST(m."__riptide_hash" AS VARCHAR) AS "__riptide_hash", CAST(COALESCE(m."__riptide_key_hash", s."key_hash") AS VARCHAR) AS "__riptide_key_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."id", m."total"
+    COALESCE(m."__riptide_key", CAST(CAST(s."key_hash" AS HUGEINT) - 9223372036854775808 AS VARCHAR)) AS "__riptide_key", CAST(m."__riptide_hash" AS VARCHAR) AS "__riptide_hash", CAST(COALESCE(m."__riptide_key_hash", s."key_hash") AS VARCHAR) AS "__riptide_key_hash", COALESCE(dup."__riptide_n", 1) AS "__riptide_n", m."id", m."total"
   FROM m
   FULL OUTER JOIN s ON s."key_hash" = m."__riptide_key_hash"
   LEFT JOIN dup ON dup."__riptide_key_hash" = m."__riptide_key_hash"

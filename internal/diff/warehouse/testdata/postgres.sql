@@ -21,14 +21,11 @@ d AS MATERIALIZED (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) AS "__riptide_key", q."__riptide_key_hash", CAST(CAST(('x' || substr(md5(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) AS text) || ':' || (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS text)) AS text) || ':' || CAST(q."email" AS text)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS text)) AS text) || ':' || CAST(q."first name" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) AS "__riptide_key", CAST(CAST(('x' || substr(md5((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_key_hash", CAST(CAST(('x' || substr(md5(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) AS text) || ':' || (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS text)) AS text) || ':' || CAST(q."email" AS text)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS text)) AS text) || ':' || CAST(q."first name" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT CAST(CAST(('x' || substr(md5((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
-  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR (q."__riptide_key_hash" >> 52) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR (CAST(CAST(('x' || substr(md5((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))), 1, 16)) AS bit(64)) AS bigint) >> 52) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_users___crm_22b2f7ef"
@@ -57,12 +54,9 @@ SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FRO
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) AS "__riptide_key", q."__riptide_key_hash", CAST(CAST(('x' || substr(md5(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) AS text) || ':' || (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS text)) AS text) || ':' || CAST(q."email" AS text)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS text)) AS text) || ':' || CAST(q."first name" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) AS "__riptide_key", CAST(CAST(('x' || substr(md5((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_key_hash", CAST(CAST(('x' || substr(md5(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) AS text) || ':' || (replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS text)) AS text) || ':' || CAST(q."email" AS text)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS text)) AS text) || ':' || CAST(q."first name" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT CAST(CAST(('x' || substr(md5((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
 ),
 s AS (
@@ -164,14 +158,11 @@ d AS MATERIALIZED (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT CAST(q."id" AS text) AS "__riptide_key", q."__riptide_key_hash", CAST(CAST(('x' || substr(md5(('0000000000000007:' || CASE WHEN CAST(q."id" AS text) IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."total" AS text)) AS text) || ':' || CAST(q."total" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_hash", q."id", q."total"
+  SELECT CAST(q."id" AS text) AS "__riptide_key", CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_key_hash", CAST(CAST(('x' || substr(md5(('0000000000000007:' || CASE WHEN CAST(q."id" AS text) IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS text)) AS text) || ':' || CAST(q."id" AS text)) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."total" AS text)) AS text) || ':' || CAST(q."total" AS text)) END)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_hash", q."id", q."total"
   FROM (
-    SELECT CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) AS "__riptide_key_hash", q.*
-    FROM (
 select id, total from orders
-    ) AS q
   ) AS q
-  WHERE q."id" IS NULL OR (q."__riptide_key_hash" >> 44) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."id" IS NULL OR (CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) >> 44) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_orders"

@@ -21,14 +21,11 @@ d AS (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", q."__riptide_key_hash", FNV_HASH(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(LEN((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR(65535)) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."email" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."email" AS VARCHAR(65535))) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."first name" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."first name" AS VARCHAR(65535))) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", FNV_HASH((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", FNV_HASH(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(LEN((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR(65535)) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."email" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."email" AS VARCHAR(65535))) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."first name" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."first name" AS VARCHAR(65535))) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT FNV_HASH((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
-  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR (q."__riptide_key_hash" >> 52) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR (FNV_HASH((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) >> 52) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_users___crm_22b2f7ef"
@@ -57,12 +54,9 @@ SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FRO
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", q."__riptide_key_hash", FNV_HASH(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(LEN((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR(65535)) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."email" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."email" AS VARCHAR(65535))) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."first name" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."first name" AS VARCHAR(65535))) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", FNV_HASH((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", FNV_HASH(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(LEN((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR(65535)) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."email" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."email" AS VARCHAR(65535))) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."first name" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."first name" AS VARCHAR(65535))) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT FNV_HASH((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
 ),
 s AS (
@@ -166,14 +160,11 @@ d AS (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT CAST(q."id" AS VARCHAR(65535)) AS "__riptide_key", q."__riptide_key_hash", FNV_HASH(('0000000000000007:' || CASE WHEN CAST(q."id" AS VARCHAR(65535)) IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."id" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."id" AS VARCHAR(65535))) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."id" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."id" AS VARCHAR(65535))) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."total" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."total" AS VARCHAR(65535))) END)) AS "__riptide_hash", q."id", q."total"
+  SELECT CAST(q."id" AS VARCHAR(65535)) AS "__riptide_key", FNV_HASH(CAST(q."id" AS VARCHAR(65535))) AS "__riptide_key_hash", FNV_HASH(('0000000000000007:' || CASE WHEN CAST(q."id" AS VARCHAR(65535)) IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."id" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."id" AS VARCHAR(65535))) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."id" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."id" AS VARCHAR(65535))) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(LEN(CAST(q."total" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(q."total" AS VARCHAR(65535))) END)) AS "__riptide_hash", q."id", q."total"
   FROM (
-    SELECT FNV_HASH(CAST(q."id" AS VARCHAR(65535))) AS "__riptide_key_hash", q.*
-    FROM (
 select id, total from orders
-    ) AS q
   ) AS q
-  WHERE q."id" IS NULL OR (q."__riptide_key_hash" >> 44) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."id" IS NULL OR (FNV_HASH(CAST(q."id" AS VARCHAR(65535))) >> 44) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_orders"

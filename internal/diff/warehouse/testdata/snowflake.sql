@@ -21,14 +21,11 @@ d AS (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", q."__riptide_key_hash", MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
-  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR FLOOR(q."__riptide_key_hash" / 4503599627370496) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR FLOOR(MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) / 4503599627370496) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_users___crm_22b2f7ef"
@@ -57,12 +54,9 @@ SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FRO
 
 -- plan (full resync, schema ops_riptide)
 WITH m AS (
-  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", q."__riptide_key_hash", MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
+  SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) AS "__riptide_key", MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", MD5_NUMBER_LOWER64(('1234abcd5678ef90:' || CASE WHEN (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|')) IS NULL THEN 'N' ELSE ('V' || CAST(length((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS VARCHAR) || ':' || (replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) END || CASE WHEN q."email" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."email" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."email" AS VARCHAR)) END || CASE WHEN q."first name" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."first name" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."first name" AS VARCHAR)) END)) AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
-    SELECT MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) AS "__riptide_key_hash", q.*
-    FROM (
 select account_id, user_id, email, "first name", plan from users where active
-    ) AS q
   ) AS q
 ),
 s AS (
@@ -170,14 +164,11 @@ d AS (
   WHERE COALESCE(a."__riptide_n", 0) <> COALESCE(k."n", 0) OR COALESCE(a."__riptide_hash", 0) <> COALESCE(k."digest", 0)
 ),
 m AS (
-  SELECT CAST(q."id" AS VARCHAR) AS "__riptide_key", q."__riptide_key_hash", MD5_NUMBER_LOWER64(('0000000000000007:' || CASE WHEN CAST(q."id" AS VARCHAR) IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."id" AS VARCHAR)) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."id" AS VARCHAR)) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."total" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."total" AS VARCHAR)) END)) AS "__riptide_hash", q."id", q."total"
+  SELECT CAST(q."id" AS VARCHAR) AS "__riptide_key", MD5_NUMBER_LOWER64(CAST(q."id" AS VARCHAR)) AS "__riptide_key_hash", MD5_NUMBER_LOWER64(('0000000000000007:' || CASE WHEN CAST(q."id" AS VARCHAR) IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."id" AS VARCHAR)) END || CASE WHEN q."id" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."id" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."id" AS VARCHAR)) END || CASE WHEN q."total" IS NULL THEN 'N' ELSE ('V' || CAST(length(CAST(q."total" AS VARCHAR)) AS VARCHAR) || ':' || CAST(q."total" AS VARCHAR)) END)) AS "__riptide_hash", q."id", q."total"
   FROM (
-    SELECT MD5_NUMBER_LOWER64(CAST(q."id" AS VARCHAR)) AS "__riptide_key_hash", q.*
-    FROM (
 select id, total from orders
-    ) AS q
   ) AS q
-  WHERE q."id" IS NULL OR FLOOR(q."__riptide_key_hash" / 17592186044416) IN (SELECT "__riptide_bucket" FROM d)
+  WHERE q."id" IS NULL OR FLOOR(MD5_NUMBER_LOWER64(CAST(q."id" AS VARCHAR)) / 17592186044416) IN (SELECT "__riptide_bucket" FROM d)
 ),
 s AS (
   SELECT "key", "key_hash", "hash" FROM "riptide"."snapshot_orders"
