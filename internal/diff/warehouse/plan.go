@@ -35,6 +35,9 @@ func (q *SQL) Plan() string {
 		nulls.WriteString(", NULL")
 	}
 	var sb strings.Builder
+	if ps, ok := d.(planSettings); ok {
+		sb.WriteString(ps.PlanSettings())
+	}
 	sb.WriteString("WITH ")
 	pruned := !q.spec.FullResync
 	if pruned {
@@ -107,6 +110,12 @@ func prefixed(prefix string, items []string) string {
 		out[i] = prefix + it
 	}
 	return strings.Join(out, ", ")
+}
+
+// planSettings is implemented by dialects whose plan query runs faster
+// with some settings: statements put before the query.
+type planSettings interface {
+	PlanSettings() string
 }
 
 // bucketReader is how a plan reads the bucket table: the table itself,

@@ -7,6 +7,7 @@ CREATE TABLE IF NOT EXISTS "riptide"."meta_users___crm_22b2f7ef" ("format" BIGIN
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
 
 -- plan
+SET preserve_insertion_order = false;
 WITH a AS MATERIALIZED (
   SELECT CAST((hash(q."account_id", q."user_id") >> 52) AS BIGINT) AS "__riptide_bucket", count(*) AS "__riptide_n", bit_xor(hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name")) AS "__riptide_hash"
   FROM (
@@ -53,6 +54,7 @@ UNION ALL
 SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a."__riptide_n") FROM a), 0) AS BIGINT), NULL, NULL, NULL, NULL, NULL;
 
 -- plan (full resync, schema ops_riptide)
+SET preserve_insertion_order = false;
 WITH m AS (
   SELECT (replace(replace(CAST(q."account_id" AS VARCHAR), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\', '\\'), '|', '\|')) AS "__riptide_key", hash(q."account_id", q."user_id") AS "__riptide_key_hash", hash('1234abcd5678ef90', q."account_id", q."user_id", q."email", q."first name") AS "__riptide_hash", q."account_id", q."user_id", q."email", q."first name", q."plan"
   FROM (
@@ -144,6 +146,7 @@ DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
 INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'duckdb hash() ' || version(), 12;
 
 -- integer key (its own key hash: true)
+SET preserve_insertion_order = false;
 WITH a AS MATERIALIZED (
   SELECT ((CAST(q."id" AS BIGINT) >> 44) + 524288) AS "__riptide_bucket", count(*) AS "__riptide_n", bit_xor(hash('0000000000000007', q."id", q."id", q."total")) AS "__riptide_hash"
   FROM (
