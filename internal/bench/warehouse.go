@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -187,29 +186,8 @@ func (o *readCounter) Loading(string, uint64, uint64) {}
 // syncWarehouse fills a warehouse-diff sync's snapshot table as if every
 // row had been delivered: the key, key hash and row hash of each row,
 // computed by the same SQL the plan query uses, inserted in one
-// statement, then the bucket table summed from it (warehouse.SQL.Fill). This is
+// statement (warehouse.SQL.Fill), then the bucket table summed from it. This is
 // what a first run of n rows commits, without sending them anywhere.
-// keySpan is how many values the snapshot's integer keys span.
-func keySpan(ctx context.Context, src connector.Source, q *warehouse.SQL) (uint64, error) {
-	rows, err := src.Query(ctx, q.KeyRange())
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var span uint64
-	if rows.Next() {
-		var lo, hi uint64
-		for i, p := range []*uint64{&lo, &hi} {
-			s, _ := rows.Values()[i].(string)
-			if *p, err = strconv.ParseUint(s, 10, 64); err != nil {
-				return 0, fmt.Errorf("key hash %q: %w", s, err)
-			}
-		}
-		span = hi - lo
-	}
-	return span, rows.Err()
-}
-
 func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) error {
 	model := pr.project.Models[s.Model]
 	srcCfg := pr.project.Sources[model.Source]
@@ -261,13 +239,13 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 		limit = "12GB"
 	}
 	stmts := append([]string{"SET memory_limit = '" + limit + "'"}, q.Setup()...)
-	if err := ex.Exec(ctx, append(stmts, q.FillRows())...); err != nil {
+	if err := ex.Exec(ctx, append(stmts, q.Fill())...); err != nil {
 		return fmt.Errorf("fill the snapshot table %s: %w", q.Snapshot(), err)
 	}
 	// Bucketed as the plan would bucket it, so that the plan does not.
 	var span uint64
 	if q.IntegerKey() {
-		if span, err = keySpan(ctx, src, q); err != nil {
+		if span, err = pr.engine.WarehouseKeySpan(ctx, src, q); err != nil {
 			return fmt.Errorf("read the key range of %s: %w", q.Snapshot(), err)
 		}
 	}

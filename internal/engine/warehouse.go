@@ -261,7 +261,7 @@ func (e *Engine) checkSnapshot(ctx context.Context, src connector.Source, ex con
 	}
 	var span uint64
 	if q.IntegerKey() && base > 0 {
-		if span, err = e.keySpan(ctx, src, q); err != nil {
+		if span, err = e.WarehouseKeySpan(ctx, src, q); err != nil {
 			return 0, 0, fmt.Errorf("read the key range of the snapshot %s: %w", q.Snapshot(), err)
 		}
 	}
@@ -276,9 +276,9 @@ func (e *Engine) checkSnapshot(ctx context.Context, src connector.Source, ex con
 	return b, base, nil
 }
 
-// keySpan reads how many values the snapshot's integer keys span: the
-// largest key hash minus the smallest.
-func (e *Engine) keySpan(ctx context.Context, src connector.Source, q *warehouse.SQL) (uint64, error) {
+// WarehouseKeySpan reads how many values a warehouse snapshot's integer
+// keys span: the largest key hash minus the smallest.
+func (e *Engine) WarehouseKeySpan(ctx context.Context, src connector.Source, q *warehouse.SQL) (uint64, error) {
 	res, err := src.Query(ctx, q.KeyRange())
 	if err != nil {
 		return 0, errors.New(e.Redactor.Error(err))

@@ -424,15 +424,10 @@ func (q *SQL) Rebucket(bits int) []string {
 }
 
 // Fill fills an empty snapshot as if every row of the model with a
-// non-null key had been delivered once, then buckets it with bits bits:
-// what a first run that sent everything commits, without sending. Rows
-// of a duplicated key would fail the snapshot's primary key.
-func (q *SQL) Fill(bits int) []string {
-	return append([]string{q.FillRows()}, q.Rebucket(bits)...)
-}
-
-// FillRows is Fill without the bucketing.
-func (q *SQL) FillRows() string {
+// non-null key had been delivered once: what a first run that sent
+// everything commits, without sending (Rebucket then sums its buckets).
+// Rows of a duplicated key would fail the snapshot's primary key.
+func (q *SQL) Fill() string {
 	qt := q.d.Quote
 	return fmt.Sprintf("INSERT INTO %s (%s, %s, %s)\nSELECT %s, %s, %s\nFROM (\n%s\n) AS q\nWHERE %s",
 		q.t.Snapshot, qt("key"), qt("key_hash"), qt("hash"),

@@ -104,7 +104,7 @@ func render(t *testing.T, d Dialect) string {
 	section("reset", q.Reset()...)
 	section("meta", q.ReadMeta(), q.HashFunction())
 	section("rebucket with 14 bits", q.Rebucket(14)...)
-	section("fill", q.Fill(12)...)
+	section("fill", q.Fill())
 	// A key of one integer column is its own key hash where the dialect
 	// maps it; the others hash it.
 	iq, err := New(d, intSpec)

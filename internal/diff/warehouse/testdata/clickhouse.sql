@@ -135,11 +135,6 @@ FROM (
 select account_id, user_id, email, "first name", plan from users where active
 ) AS q
 WHERE q.`account_id` IS NOT NULL AND q.`user_id` IS NOT NULL;
-TRUNCATE TABLE `riptide`.`buckets_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`buckets_users___crm_22b2f7ef` (`bucket`, `n`, `digest`)
-SELECT bitShiftRight(`key_hash`, 52), count(*), sum(toInt128(`hash`)) FROM `riptide`.`snapshot_users___crm_22b2f7ef` GROUP BY bitShiftRight(`key_hash`, 52);
-TRUNCATE TABLE `riptide`.`meta_users___crm_22b2f7ef`;
-INSERT INTO `riptide`.`meta_users___crm_22b2f7ef` (`format`, `hash_function`, `bucket_bits`) SELECT 3, 'sipHash64', 12;
 
 -- integer key (its own key hash: false)
 WITH a AS (

@@ -139,11 +139,6 @@ FROM (
 select account_id, user_id, email, "first name", plan from users where active
 ) AS q
 WHERE q."account_id" IS NOT NULL AND q."user_id" IS NOT NULL;
-DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
-INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT CAST(("key_hash" >> 52) AS BIGINT), count(*), bit_xor("hash") FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY CAST(("key_hash" >> 52) AS BIGINT);
-DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'duckdb hash() ' || version(), 12;
 
 -- integer key (its own key hash: true)
 SET preserve_insertion_order = false;

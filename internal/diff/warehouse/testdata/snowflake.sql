@@ -143,11 +143,6 @@ FROM (
 select account_id, user_id, email, "first name", plan from users where active
 ) AS q
 WHERE q."account_id" IS NOT NULL AND q."user_id" IS NOT NULL;
-DELETE FROM "riptide"."buckets_users___crm_22b2f7ef";
-INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT FLOOR("key_hash" / 4503599627370496), count(*), sum(CAST("hash" AS DECIMAL(38, 0))) FROM "riptide"."snapshot_users___crm_22b2f7ef" GROUP BY FLOOR("key_hash" / 4503599627370496);
-DELETE FROM "riptide"."meta_users___crm_22b2f7ef";
-INSERT INTO "riptide"."meta_users___crm_22b2f7ef" ("format", "hash_function", "bucket_bits") SELECT 3, 'md5_number_lower64', 12;
 
 -- integer key (its own key hash: false)
 WITH a AS (
