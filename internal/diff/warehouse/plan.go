@@ -10,10 +10,9 @@ import (
 // one row per added, changed or removed key, per row with a null key and
 // per row of a duplicated key, and one OpKeyed row counting the model's
 // rows with a key (or, for a full resync, one row per unchanged key).
-// Counting those rather than the unchanged ones lets the warehouse
-// stream the joined rows out instead of keeping them to count. The
-// hashes are decimal texts of 64-bit integers, signed or not as the
-// dialect stores them.
+// Counting those rather than the unchanged ones spares the warehouse a
+// second read of the joined rows. The hashes are decimal texts of 64-bit
+// integers, signed or not as the dialect stores them.
 //
 // CTEs: a sums the model's rows per bucket (the only pass over every
 // row); d lists the buckets whose count or sum differ from the bucket
