@@ -37,8 +37,11 @@ func TestLockLossFencesTheOldHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
+	// The timeout makes pg_terminate_backend wait until the backend is
+	// gone and its locks with it: without it, B's attempt could come
+	// first (it did, once, in CI).
 	var killed int
-	if err := admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+	if err := admin.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 30000)) FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`).Scan(&killed); err != nil || killed != 1 {
 		t.Fatalf("terminate A's lock session: %d sessions, %v", killed, err)
 	}
