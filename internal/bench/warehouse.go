@@ -16,7 +16,6 @@ import (
 	"github.com/riptide-data/riptide/internal/diff/warehouse"
 	"github.com/riptide-data/riptide/internal/engine"
 	"github.com/riptide-data/riptide/internal/state"
-	"github.com/riptide-data/riptide/internal/transform"
 )
 
 // whSync is the benchmark's second sync: the same model and mapping as
@@ -200,34 +199,11 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 	if !ok {
 		return fmt.Errorf("source %s cannot run statements", model.Source)
 	}
-	rows, err := src.Query(ctx, "SELECT * FROM ("+model.SQL+") AS q LIMIT 0")
-	if err != nil {
-		return fmt.Errorf("read the model's columns: %w", err)
-	}
-	var names []string
-	keyType := ""
-	for _, c := range rows.Columns() {
-		names = append(names, c.Name)
-		if len(model.PrimaryKey) == 1 && c.Name == model.PrimaryKey[0] {
-			keyType = c.DatabaseType
-		}
-	}
-	rows.Close()
-	m, err := transform.New(s, names)
+	spec, err := pr.engine.WarehouseSpec(ctx, src, s)
 	if err != nil {
 		return err
 	}
-	var hashed []string
-	if cols := m.HashColumns(); cols != nil {
-		hashed = []string{}
-		for _, i := range cols {
-			hashed = append(hashed, names[i])
-		}
-	}
-	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], warehouse.Spec{
-		Schema: s.DiffSchema, Sync: s.Name, ModelSQL: model.SQL, Columns: names,
-		PrimaryKey: model.PrimaryKey, KeyType: keyType, HashColumns: hashed, Seed: m.Fingerprint(),
-	})
+	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], spec)
 	if err != nil {
 		return err
 	}
@@ -252,7 +228,7 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 	if err := ex.Exec(ctx, q.Rebucket(q.WantBucketBits(uint64(n), span))...); err != nil {
 		return fmt.Errorf("bucket the snapshot table %s: %w", q.Snapshot(), err)
 	}
-	return pr.store.SetSyncState(ctx, state.SyncState{Sync: s.Name, MappingHash: fmt.Sprintf("%016x", m.Fingerprint()),
+	return pr.store.SetSyncState(ctx, state.SyncState{Sync: s.Name, MappingHash: fmt.Sprintf("%016x", spec.Seed),
 		PrimaryKey: "id", LastRows: uint64(n)})
 }
 

@@ -153,28 +153,11 @@ func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, 
 	if !ok {
 		return fmt.Errorf("source %s speaks %q, a dialect Riptide cannot write; use diff: local", model.Source, ex.Dialect())
 	}
-	cols, err := e.modelColumns(ctx, src, model)
-	if err != nil {
+	var spec warehouse.Spec
+	if spec, sr.mapper, err = e.warehouseSpec(ctx, src, model, sr.sync); err != nil {
 		return err
 	}
-	names := columnNames(cols)
-	if sr.mapper, err = transform.New(sr.sync, names); err != nil {
-		return err
-	}
-	var hashed []string
-	if cols := sr.mapper.HashColumns(); cols != nil {
-		hashed = []string{}
-		for _, i := range cols {
-			hashed = append(hashed, names[i])
-		}
-	}
-	spec := warehouse.Spec{
-		Schema: sr.sync.DiffSchema, Sync: sr.sync.Name, ModelSQL: model.SQL, Columns: names,
-		PrimaryKey: model.PrimaryKey, HashColumns: hashed, Seed: sr.mapper.Fingerprint(), FullResync: opts.FullResync,
-	}
-	if len(model.PrimaryKey) == 1 {
-		spec.KeyType = cols[slices.Index(names, model.PrimaryKey[0])].DatabaseType
-	}
+	spec.FullResync = opts.FullResync
 	if wh.sql, err = warehouse.New(dialect, spec); err != nil {
 		return fmt.Errorf("%s: %w", model.Pos, err)
 	}
@@ -197,6 +180,42 @@ func (e *Engine) planOne(ctx context.Context, model *config.Model, sr *syncRun, 
 	e.Logger.Info("warehouse diff", "sync", sr.sync.Name, "rows", wh.rows, "read", wh.read,
 		"added", wh.counts.Added, "changed", wh.counts.Changed, "removed", wh.counts.Removed)
 	return nil
+}
+
+// WarehouseSpec describes a sync's warehouse diff from its model's
+// columns as the source reports them (the bench fills a snapshot with it).
+func (e *Engine) WarehouseSpec(ctx context.Context, src connector.Source, sync *config.Sync) (warehouse.Spec, error) {
+	spec, _, err := e.warehouseSpec(ctx, src, e.Project.Models[sync.Model], sync)
+	return spec, err
+}
+
+// warehouseSpec reads the model's columns and describes the sync's diff:
+// the columns its mapping hashes, the mapping's seed, the key's type.
+func (e *Engine) warehouseSpec(ctx context.Context, src connector.Source, model *config.Model, sync *config.Sync) (warehouse.Spec, *transform.Mapper, error) {
+	cols, err := e.modelColumns(ctx, src, model)
+	if err != nil {
+		return warehouse.Spec{}, nil, err
+	}
+	names := columnNames(cols)
+	mapper, err := transform.New(sync, names)
+	if err != nil {
+		return warehouse.Spec{}, nil, err
+	}
+	var hashed []string
+	if idx := mapper.HashColumns(); idx != nil {
+		hashed = []string{}
+		for _, i := range idx {
+			hashed = append(hashed, names[i])
+		}
+	}
+	spec := warehouse.Spec{
+		Schema: sync.DiffSchema, Sync: sync.Name, ModelSQL: model.SQL, Columns: names,
+		PrimaryKey: model.PrimaryKey, HashColumns: hashed, Seed: mapper.Fingerprint(),
+	}
+	if len(model.PrimaryKey) == 1 {
+		spec.KeyType = cols[slices.Index(names, model.PrimaryKey[0])].DatabaseType
+	}
+	return spec, mapper, nil
 }
 
 // checkSnapshot makes sure the sync's snapshot tables can be diffed
