@@ -58,8 +58,8 @@ func (q *SQL) Plan() string {
 	// An integer key's rows join on its exact key hash: the snapshot's
 	// key texts are not read, a removed key's text comes from its hash.
 	sKey, mKey, removedKey := qt("key"), key, "s."+qt("key")
-	if q.IntegerKey() {
-		sKey, mKey, removedKey = qt("key_hash"), kh, q.d.(IntegerKeys).KeyText("s."+qt("key_hash"))
+	if q.ik != nil {
+		sKey, mKey, removedKey = qt("key_hash"), kh, q.ik.KeyText("s."+qt("key_hash"))
 		fmt.Fprintf(&sb, "s AS (\n  SELECT %s, %s FROM %s", qt("key_hash"), qt("hash"), q.t.Snapshot)
 	} else {
 		fmt.Fprintf(&sb, "s AS (\n  SELECT %s, %s, %s FROM %s", qt("key"), qt("key_hash"), qt("hash"), q.t.Snapshot)

@@ -245,8 +245,8 @@ type SQL struct {
 	d    Dialect
 	spec Spec
 	t    Tables
-	// intKey is the key's KeyValue when the key is its own key hash.
-	intKey string
+	// ik maps the key when it is its own key hash (nil otherwise).
+	ik IntegerKeys
 }
 
 // New checks a spec and prepares its SQL.
@@ -260,8 +260,9 @@ func New(d Dialect, spec Spec) (*SQL, error) {
 	if spec.BucketBits == 0 {
 		spec.BucketBits = MinBucketBits
 	}
+	ik := integerKeys(d, spec)
 	maxBits := MaxBucketBits
-	if intKeyValue(d, spec, "q") != "" {
+	if ik != nil {
 		maxBits = MaxIntegerBucketBits
 	}
 	if spec.BucketBits < MinBucketBits || spec.BucketBits > maxBits {
@@ -293,7 +294,7 @@ func New(d Dialect, spec Spec) (*SQL, error) {
 	}
 	base := TableName(spec.Sync)
 	schema := d.Quote(spec.Schema)
-	return &SQL{d: d, spec: spec, intKey: intKeyValue(d, spec, "q"), t: Tables{
+	return &SQL{d: d, spec: spec, ik: ik, t: Tables{
 		Schema:   schema,
 		Snapshot: schema + "." + d.Quote("snapshot_"+base),
 		Stage:    schema + "." + d.Quote("stage_"+base),
@@ -302,19 +303,22 @@ func New(d Dialect, spec Spec) (*SQL, error) {
 	}}, nil
 }
 
-// intKeyValue is the KeyValue of the spec's key in the row alias, or ""
-// when the key is not its own key hash.
-func intKeyValue(d Dialect, spec Spec, alias string) string {
+// integerKeys is the dialect's IntegerKeys when the spec's key is its own
+// key hash: one column, of a type the dialect maps.
+func integerKeys(d Dialect, spec Spec) IntegerKeys {
 	ik, ok := d.(IntegerKeys)
-	if !ok || len(spec.PrimaryKey) != 1 || spec.KeyType == "" {
-		return ""
+	if !ok || len(spec.PrimaryKey) != 1 || ik.KeyValue("k", spec.KeyType) == "" {
+		return nil
 	}
-	return ik.KeyValue(alias+"."+d.Quote(spec.PrimaryKey[0]), spec.KeyType)
+	return ik
 }
 
 // IntegerKey says whether the key is its own key hash: its buckets
 // are then sized by IntegerBucketBits.
-func (q *SQL) IntegerKey() bool { return q.intKey != "" }
+func (q *SQL) IntegerKey() bool { return q.ik != nil }
+
+// keyColumn is the column of a key of one column, in the row alias.
+func (q *SQL) keyColumn(alias string) string { return alias + "." + q.d.Quote(q.spec.PrimaryKey[0]) }
 
 // WantBucketBits is how many bits should name a bucket of a snapshot of
 // rows keys whose key hashes span span values (only integer keys' span
@@ -472,8 +476,8 @@ func (q *SQL) hashColumns() []string {
 // bucket: an integer key's own value, the typed key columns' hash where
 // the dialect has one, else the hash of the key's text.
 func (q *SQL) keyHash(alias string) string {
-	if q.IntegerKey() {
-		return intKeyValue(q.d, q.spec, alias)
+	if q.ik != nil {
+		return q.ik.KeyValue(q.keyColumn(alias), q.spec.KeyType)
 	}
 	if h := q.d.HashValues(q.refs(alias, q.spec.PrimaryKey)...); h != "" {
 		return h
@@ -528,8 +532,8 @@ func (q *SQL) model() string {
 
 // keyBucket is the bucket of the key of a model row.
 func (q *SQL) keyBucket(alias string) string {
-	if q.IntegerKey() {
-		return q.d.(IntegerKeys).KeyBucket(alias+"."+q.d.Quote(q.spec.PrimaryKey[0]), q.spec.KeyType, 64-q.spec.BucketBits)
+	if q.ik != nil {
+		return q.ik.KeyBucket(q.keyColumn(alias), q.spec.KeyType, 64-q.spec.BucketBits)
 	}
 	return q.bucket(q.keyHash(alias))
 }
