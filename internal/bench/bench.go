@@ -91,12 +91,17 @@ func generate(ctx context.Context, path string, n int) error {
 
 // change alters pct percent of the rows, spread over the table.
 func change(ctx context.Context, path string, pct float64) error {
+	return execDuckDB(ctx, path, fmt.Sprintf(`UPDATE customers SET plan = plan || '-changed' WHERE hash(id) %% 10000 < %d`, int(pct*100)))
+}
+
+// execDuckDB runs one statement in the DuckDB file at path.
+func execDuckDB(ctx context.Context, path, stmt string) error {
 	db, err := sql.Open("duckdb", path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	_, err = db.ExecContext(ctx, fmt.Sprintf(`UPDATE customers SET plan = plan || '-changed' WHERE hash(id) %% 10000 < %d`, int(pct*100)))
+	_, err = db.ExecContext(ctx, stmt)
 	return err
 }
 

@@ -47,6 +47,8 @@ type DiffResult struct {
 type WarehouseResult struct {
 	Rows       int     `json:"rows"`
 	ChangedPct float64 `json:"changed_pct"`
+	// Key is the type of the model's key column: KeyInteger or KeyText.
+	Key string `json:"key"`
 	// MemoryLimit is the DuckDB source's memory_limit, "" for its default.
 	MemoryLimit string `json:"memory_limit"`
 	// ChangedRows is how many rows the change touched, counted in SQL:
@@ -62,15 +64,42 @@ type WarehouseResult struct {
 	ReadsOnlyChanged bool `json:"reads_only_changed"`
 }
 
+// The key types of the warehouse benchmark's model: an integer key is its
+// own key hash in the warehouse, a text key is hashed.
+const (
+	KeyInteger = "integer"
+	KeyText    = "text"
+)
+
+// WarehouseOptions is one warehouse benchmark.
+type WarehouseOptions struct {
+	Rows       int
+	ChangedPct float64
+	// Key is the key column's type, KeyInteger ("" too) or KeyText.
+	Key string
+	// MemoryLimit is the DuckDB source's memory_limit for both plans
+	// ("": the source's default).
+	MemoryLimit string
+	// Dir "" works in a temporary directory, removed after; another dir
+	// is kept, and a later run of the same options but MemoryLimit plans
+	// again what it holds (a plan commits nothing), without generating and
+	// syncing anew (minutes at 100,000,000 rows).
+	Dir string
+}
+
 // Warehouse runs the diff strategies side by side: one generated model,
 // a first sync for each (the local snapshot, and the warehouse's snapshot
-// table in the DuckDB file), pct percent of the rows changed, then a plan
-// of each. memoryLimit is the DuckDB source's memory_limit for both plans
-// ("": the source's default). dir "" works in a temporary directory,
-// removed after; another dir is kept, and a later run with the same rows
-// and pct plans again what it holds (a plan commits nothing), without
-// generating and syncing anew — an hour at 100,000,000 rows.
-func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit, dir string) (*WarehouseResult, error) {
+// table in the DuckDB file), some of the rows changed, then a plan of
+// each.
+func Warehouse(ctx context.Context, o WarehouseOptions) (*WarehouseResult, error) {
+	rows, changedPct, memoryLimit, dir := o.Rows, o.ChangedPct, o.MemoryLimit, o.Dir
+	switch o.Key {
+	case "":
+		o.Key = KeyInteger
+	case KeyInteger, KeyText:
+	default:
+		return nil, fmt.Errorf("key type %q: want %s or %s", o.Key, KeyInteger, KeyText)
+	}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "riptide-bench-")
 		if err != nil {
@@ -84,6 +113,9 @@ func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit, d
 	db := filepath.Join(dir, "bench.duckdb")
 	ready := filepath.Join(dir, "ready")
 	mark := fmt.Sprintf("rows %d, changed %g%%\n", rows, changedPct)
+	if o.Key != KeyInteger {
+		mark = fmt.Sprintf("rows %d, changed %g%%, %s key\n", rows, changedPct, o.Key)
+	}
 	reuse := false
 	if b, err := os.ReadFile(ready); err == nil {
 		if string(b) != mark {
@@ -94,6 +126,11 @@ func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit, d
 	if !reuse {
 		if err := generate(ctx, db, rows); err != nil {
 			return nil, fmt.Errorf("generate model: %w", err)
+		}
+		if o.Key == KeyText {
+			if err := execDuckDB(ctx, db, `ALTER TABLE customers ALTER id TYPE VARCHAR`); err != nil {
+				return nil, fmt.Errorf("make the key text: %w", err)
+			}
 		}
 	}
 	pr, err := newProject(ctx, dir, &config.Destination{Name: "hook", Type: "webhook",
@@ -126,7 +163,7 @@ func Warehouse(ctx context.Context, rows int, changedPct float64, memoryLimit, d
 			return nil, err
 		}
 	}
-	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, MemoryLimit: memoryLimit, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, Key: o.Key, MemoryLimit: memoryLimit, GoMaxProcs: runtime.GOMAXPROCS(0)}
 	if res.ChangedRows, err = countChanged(ctx, pr); err != nil {
 		return nil, fmt.Errorf("count changed rows: %w", err)
 	}

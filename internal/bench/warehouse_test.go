@@ -2,13 +2,40 @@ package bench
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
 func TestWarehouseDiffReadsOnlyTheChangedRows(t *testing.T) {
-	r, err := Warehouse(context.Background(), 20_000, 5, "", "")
+	for _, key := range []string{KeyInteger, KeyText} {
+		t.Run(key, func(t *testing.T) { testWarehouseDiff(t, key) })
+	}
+}
+
+func testWarehouseDiff(t *testing.T, key string) {
+	dir := t.TempDir()
+	r, err := Warehouse(context.Background(), WarehouseOptions{Rows: 20_000, ChangedPct: 5, Key: key, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r.Key != key {
+		t.Errorf("result's key %q, want %q", r.Key, key)
+	}
+	// The warehouse took an integer key as its own key hash, and hashed
+	// the text key.
+	db, err := sql.Open("duckdb", filepath.Join(dir, "bench.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var fn string
+	if err := db.QueryRow(`SELECT hash_function FROM riptide.meta_bench_wh`).Scan(&fn); err != nil {
+		t.Fatal(err)
+	}
+	if integer := strings.HasSuffix(fn, ", integer key"); integer != (key == KeyInteger) {
+		t.Errorf("%s key: the snapshot's hash function is %q", key, fn)
 	}
 	// hash(id) % 10000 < 500 picks about 5% of the ids.
 	if r.ChangedRows < 700 || r.ChangedRows > 1300 {
