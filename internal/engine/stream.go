@@ -85,7 +85,10 @@ const maxStreamBatch = 10000
 // the next.
 //
 // Rows the destination refuses are logged, left out of the snapshot and
-// removed from the queue: the next batch run sends them again.
+// removed from the queue: the next batch run sends them again. So are
+// records it fails for a passing reason in poisonRounds deliveries in a
+// row while it takes others (sent alone after the first), which would
+// otherwise hold the stream back forever.
 //
 // A batch run does not empty the queue: what was queued before it is
 // delivered by the next Follow, and the feed's later changes then bring
@@ -125,7 +128,7 @@ func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) e
 	}
 	f := &follower{
 		e: e, sync: sync, model: model, dcfg: dcfg, plugin: plugin, delta: delta,
-		queue: e.Store.StreamQueue(sync.Name), log: e.Logger.With("sync", sync.Name),
+		queue: e.Store.StreamQueue(sync.Name), log: e.Logger.With("sync", sync.Name), strikes: map[string]int{},
 	}
 	defer func() {
 		if f.dst != nil {
@@ -181,6 +184,9 @@ type follower struct {
 	dst     connector.Destination
 	watch   *outageWatch
 	policy  delivery.Policy
+	// strikes counts, per key, the deliveries in a row that failed the
+	// key's record for a passing reason while the destination took others.
+	strikes map[string]int
 
 	// handoffs carries gathered changes from the reader to the deliverer
 	// when it waits for them (the fast path): unbuffered, so a handoff is
@@ -248,7 +254,7 @@ func (f *follower) drain(ctx context.Context, wake <-chan struct{}, readDone <-c
 				return context.Cause(ctx)
 			}
 		}
-		kept, err := f.deliver(ctx, pending, handed)
+		kept, tookSome, err := f.deliver(ctx, pending, handed)
 		if err == nil && handed != nil {
 			// What of the handoff stays queued (kept, or left for another
 			// round) is read back from the queue: wait until it is there,
@@ -265,7 +271,9 @@ func (f *follower) drain(ctx context.Context, wake <-chan struct{}, readDone <-c
 			}
 			return err
 		}
-		if kept == 0 {
+		if kept == 0 || tookSome {
+			// Nothing left, or the destination is up and what it failed
+			// is under suspicion (deliver): no pause.
 			pause = 0
 			continue
 		}
@@ -357,10 +365,10 @@ func keyColumns(sync *config.Sync, model *config.Model, columns []string) ([]int
 // commits what the destination acknowledged to the snapshot, and removes
 // from the queue what is settled: delivered, refused, or not to be sent.
 // It returns how many changes it left queued because the destination
-// could not take them for a passing reason (an outage). pending is what
-// Take returned, or a handoff's changes (h), which the reader is queueing
-// meanwhile.
-func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h *handoff) (int, error) {
+// could not take them for a passing reason, and whether the destination
+// took any (if not, it is away). pending is what Take returned, or a
+// handoff's changes (h), which the reader is queueing meanwhile.
+func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h *handoff) (int, bool, error) {
 	// Changes queued with other columns than the first's wait for the
 	// next round, which prepare then refuses: one mapping per delivery.
 	var (
@@ -392,7 +400,7 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 				continue
 			}
 			if err := f.prepare(ctx, columns, cols); err != nil {
-				return 0, err
+				return 0, false, err
 			}
 		}
 		if len(row) != len(f.columns) {
@@ -430,22 +438,30 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 	}
 	if len(drops) > 0 {
 		if err := f.delta.Commit(nil, drops); err != nil {
-			return 0, fmt.Errorf("sync %s: commit snapshot: %w", f.sync.Name, err)
+			return 0, false, fmt.Errorf("sync %s: commit snapshot: %w", f.sync.Name, err)
 		}
 	}
 	if len(items) == 0 {
-		return 0, f.settle(ctx, pending, h, settled)
+		return 0, false, f.settle(ctx, pending, h, settled)
 	}
-	in := make(chan delivery.Item, len(items))
+	// Suspects go last, one to a request, so that records sent with them
+	// are not held by their failure.
+	var clear, suspect []delivery.Item
 	for _, it := range items {
-		in <- it
+		if f.strikes[it.Record.Key] > 0 {
+			suspect = append(suspect, it)
+		} else {
+			clear = append(clear, it)
+		}
 	}
-	close(in)
 	f.watch.reset()
-	var succeeded, refused, kept int
+	var (
+		succeeded, refused int
+		keptIdx            []int // the entries of records kept queued
+	)
 	start := time.Now()
 	// onResult runs for one batch at a time, never concurrently.
-	_, err := delivery.Deliver(ctx, f.watch, f.policy, in, func(res delivery.Result) error {
+	onResult := func(res delivery.Result) error {
 		var (
 			set, del []diff.Entry
 			done     = make([]int, 0, len(res.Items))
@@ -454,15 +470,17 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 			entry, change := entries[it.Ref], refs[it.Ref]
 			if msg, bad := res.Failed[i]; bad {
 				if f.watch.passing(it.Record.Key) {
-					kept++ // stays queued, sent again after a pause
+					keptIdx = append(keptIdx, int(it.Ref)) // stays queued, sent again
 					continue
 				}
 				refused++
+				delete(f.strikes, entry.Key)
 				f.log.Warn("streamed row refused; the next batch run sends it again", "key", entry.Key, "op", it.Record.Op, "error", f.e.Redactor.String(msg))
 				done = append(done, change)
 				continue
 			}
 			succeeded++
+			delete(f.strikes, entry.Key)
 			if it.Record.Op == connector.OpDelete {
 				del = append(del, entry)
 			} else {
@@ -476,18 +494,66 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 			return err
 		}
 		return f.settle(ctx, pending, h, done)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sync %s: deliver streamed changes: %s", f.sync.Name, f.e.Redactor.Error(err))
+	}
+	for _, group := range []struct {
+		items  []delivery.Item
+		policy delivery.Policy
+	}{{clear, f.policy}, {suspect, f.suspectPolicy()}} {
+		if len(group.items) == 0 {
+			continue
+		}
+		in := make(chan delivery.Item, len(group.items))
+		for _, it := range group.items {
+			in <- it
+		}
+		close(in)
+		if _, err := delivery.Deliver(ctx, f.watch, group.policy, in, onResult); err != nil {
+			return 0, false, fmt.Errorf("sync %s: deliver streamed changes: %s", f.sync.Name, f.e.Redactor.Error(err))
+		}
+	}
+	// Records that failed for a passing reason while the destination took
+	// others are suspects: the destination is up, and something in them
+	// may fail them every time. Given up after poisonRounds such rounds,
+	// they leave the queue as refused rows do, so that they do not hold
+	// the stream; the next batch run sends them again.
+	var gaveUp []int
+	kept := len(keptIdx)
+	if succeeded > 0 {
+		for _, ref := range keptIdx {
+			key := entries[ref].Key
+			f.strikes[key]++
+			if f.strikes[key] < poisonRounds {
+				continue
+			}
+			delete(f.strikes, key)
+			gaveUp = append(gaveUp, refs[ref])
+			f.log.Warn("streamed row given up: the destination failed it in every delivery while taking other rows; the next batch run sends it again",
+				"key", key, "deliveries", poisonRounds)
+		}
+		kept -= len(gaveUp)
 	}
 	// Last, so that a handoff is not held for its queue transaction
 	// before it is sent.
-	if err := f.settle(ctx, pending, h, settled); err != nil {
-		return 0, err
+	if err := f.settle(ctx, pending, h, append(settled, gaveUp...)); err != nil {
+		return 0, false, err
 	}
-	f.log.Info("streamed changes delivered", "records", len(items), "succeeded", succeeded, "failed", refused,
+	f.log.Info("streamed changes delivered", "records", len(items), "succeeded", succeeded, "failed", refused+len(gaveUp),
 		"queued_again", kept, "seconds", time.Since(start).Seconds())
-	return kept, nil
+	return kept, succeeded > 0, nil
+}
+
+// poisonRounds is how many deliveries in a row a streamed record may fail
+// for a passing reason while the destination takes other records before
+// it is given up (each delivery has retried its request already).
+const poisonRounds = 3
+
+// suspectPolicy is the delivery policy for records under suspicion: one
+// record to a request, so that a record the destination always fails
+// fails alone.
+func (f *follower) suspectPolicy() delivery.Policy {
+	p := f.policy
+	p.BatchSize, p.MaxBatchBytes = 1, 0
+	return p
 }
 
 // settle removes pending[i] for each i in idx from the queue, as

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,8 @@ type outage struct {
 	down    atomic.Bool
 	refused atomic.Int64 // requests answered 503
 	mu      sync.Mutex
-	got     []string // "key=plan" or "key deleted", in order of acceptance
+	got     []string        // "key=plan" or "key deleted", in order of acceptance
+	sick    map[string]bool // keys whose requests are answered 503 (under mu)
 }
 
 func (o *outage) plugin() connector.DestinationPlugin {
@@ -48,7 +50,7 @@ type outageWriter struct {
 }
 
 func (w *outageWriter) Write(ctx context.Context, b *connector.Batch) error {
-	if w.o.down.Load() {
+	if w.o.down.Load() || w.o.carriesSick(b) {
 		w.o.refused.Add(1)
 		return connector.ClassifyHTTP(503, []byte("down for maintenance"), 0)
 	}
@@ -72,6 +74,17 @@ func (w *outageWriter) Write(ctx context.Context, b *connector.Batch) error {
 }
 
 func (w *outageWriter) Close(ctx context.Context) error { return w.dst.Close(ctx) }
+
+func (o *outage) carriesSick(b *connector.Batch) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, r := range b.Records {
+		if o.sick[r.Key] {
+			return true
+		}
+	}
+	return false
+}
 
 func (o *outage) accepted() []string {
 	o.mu.Lock()
@@ -224,6 +237,82 @@ func TestFollowDestinationOutageThenRecovery(t *testing.T) {
 				t.Errorf("batch run after the outage: %s", got)
 			}
 		})
+	}
+}
+
+// A record the destination fails with a 503 every time, while it takes
+// the others: the records batched with it get through once it is sent
+// alone, and it is given up after poisonRounds deliveries that took
+// other records, so that it does not hold the stream (whose later changes
+// keep flowing); the next batch run sends it.
+func TestFollowGivesUpARecordAlwaysFailedWhileOthersPass(t *testing.T) {
+	b := setup(t)
+	o := b.withOutage()
+	o.sick = map[string]bool{"7": true}
+	b.project.Destinations["crm"].Settings["batch_size"] = 10
+
+	var first []ModelChange
+	for k := range 10 {
+		first = append(first, upsert(int64(k+1), fmt.Sprintf("u%d@x", k+1), "free"))
+	}
+	feed := newFeed()
+	fl := b.startFollow("s", feed)
+	feed.in <- ChangeBatch{Columns: userCols, Position: 1, Changes: first}
+	// Alone, the ten fail together: an outage for all Riptide can tell.
+	b.waitFor(fl, "the first request given up", func() bool { return o.refused.Load() >= 5 })
+	if got := o.accepted(); len(got) != 0 {
+		t.Fatalf("accepted with the sick record in every request: %v", got)
+	}
+	// Other changes keep coming; each is delivered, and the record of
+	// key 7 is given up after some deliveries.
+	pos := uint64(1)
+	for b.queued("s") > 0 {
+		if pos > 20 {
+			t.Fatalf("key 7 still queued after %d more changes; accepted %v", pos-1, o.accepted())
+		}
+		pos++
+		key := int64(100 + pos)
+		feed.in <- ChangeBatch{Columns: userCols, Position: pos, Changes: []ModelChange{upsert(key, "n@x", "free")}}
+		want := fmt.Sprintf("%d=free", key)
+		b.waitFor(fl, "a later change delivered", func() bool { return slices.Contains(o.accepted(), want) })
+	}
+	fl.stop(t)
+
+	times := map[string]int{}
+	for _, g := range o.accepted() {
+		times[g]++
+	}
+	for k := 1; k <= 10; k++ {
+		want := 1
+		if k == 7 {
+			want = 0
+		}
+		if got := times[fmt.Sprintf("%d=free", k)]; got != want {
+			t.Errorf("key %d delivered %d times, want %d", k, got, want)
+		}
+	}
+	if pos < 1+poisonRounds-1 {
+		t.Errorf("given up after %d later changes, want at least %d deliveries that took others", pos-1, poisonRounds-1)
+	}
+
+	// The destination takes key 7 again: the batch run sends it, and only it.
+	o.mu.Lock()
+	o.sick = nil
+	o.mu.Unlock()
+	rows := make([][]any, 0, 10+int(pos))
+	for k := range 10 {
+		rows = append(rows, row(int64(k+1), fmt.Sprintf("u%d@x", k+1), "free"))
+	}
+	for p := uint64(2); p <= pos; p++ {
+		rows = append(rows, row(int64(100+p), "n@x", "free"))
+	}
+	b.users(rows...)
+	want := fmt.Sprintf("succeeded rows=%d add=1 chg=0 rem=0 same=%d rej=0 skip=0 plan=1 ok=1 fail=0", len(rows), len(rows)-1)
+	if got := counts(b.run(Options{})[0]); got != want {
+		t.Errorf("batch run after the stream: %s, want %s", got, want)
+	}
+	if times := o.accepted(); !slices.Contains(times, "7=free") {
+		t.Errorf("the batch run did not send key 7: %v", times)
 	}
 }
 
