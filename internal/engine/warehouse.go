@@ -280,7 +280,7 @@ func (e *Engine) checkSnapshot(ctx context.Context, src connector.Source, ex con
 	}
 	var span uint64
 	if q.IntegerKey() && base > 0 {
-		if span, err = e.WarehouseKeySpan(ctx, src, q); err != nil {
+		if span, err = e.keySpan(ctx, src, q, int(bits)); err != nil {
 			return 0, 0, fmt.Errorf("read the key range of the snapshot %s: %w", q.Snapshot(), err)
 		}
 	}
@@ -293,6 +293,35 @@ func (e *Engine) checkSnapshot(ctx context.Context, src connector.Source, ex con
 		e.Logger.Info("warehouse diff: snapshot bucketed anew", "sync", sync, "keys", base, "bucket_bits", b)
 	}
 	return b, base, nil
+}
+
+// keySpan is how many values a warehouse snapshot's integer keys span,
+// bucketed by bits: from its bucket table when it has buckets enough,
+// else from its keys (WarehouseKeySpan).
+func (e *Engine) keySpan(ctx context.Context, src connector.Source, q *warehouse.SQL, bits int) (uint64, error) {
+	res, err := src.Query(ctx, q.BucketRange())
+	if err != nil {
+		return 0, errors.New(e.Redactor.Error(err))
+	}
+	var lo, hi int64
+	var perr error
+	if res.Next() {
+		v := res.Values()
+		s0, _ := v[0].(string)
+		s1, _ := v[1].(string)
+		if lo, perr = strconv.ParseInt(s0, 10, 64); perr == nil {
+			hi, perr = strconv.ParseInt(s1, 10, 64)
+		}
+	}
+	err = res.Err()
+	res.Close()
+	if err != nil {
+		return 0, errors.New(e.Redactor.Error(err))
+	}
+	if span, ok := warehouse.BucketSpan(lo, hi, bits); ok && perr == nil {
+		return span, nil
+	}
+	return e.WarehouseKeySpan(ctx, src, q)
 }
 
 // WarehouseKeySpan reads how many values a warehouse snapshot's integer

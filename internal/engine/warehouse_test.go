@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -539,4 +540,75 @@ func TestWarehouseIntegerKeyMapping(t *testing.T) {
 			}
 		}
 	}
+}
+
+// An integer key's span, read from the bucket table once it has buckets
+// enough, sizes the buckets as the keys' own range does, on both engines.
+func TestWarehouseKeySpanFromBuckets(t *testing.T) {
+	for _, srcType := range []string{"duckdb", "postgres"} {
+		t.Run(srcType, func(t *testing.T) {
+			var p *diffPair
+			if srcType == "duckdb" {
+				p = newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyInt)
+			} else {
+				p = newDiffPair(t, "postgres", postgres.Plugin(), connector.Settings{"url": testsvc.PostgresURL(t)}, keyInt)
+				t.Cleanup(func() { p.exec("DROP TABLE t", "DROP SCHEMA rt_snap CASCADE") })
+			}
+			const rows = 40_000 // buckets of 32: more than minSpanBuckets
+			// Keys every third value, negative ones too.
+			p.exec(fmt.Sprintf("INSERT INTO t SELECT 3*i - 50000, 'n' || i, i, NULL FROM generate_series(1, %d) AS g(i)", rows))
+			ctx := context.Background()
+			// The snapshot as a first run that delivered every row commits
+			// it, bucketed as a plan would bucket it.
+			q := p.whSQL()
+			p.exec(append(q.Setup(), q.Fill())...)
+			exact, err := p.engine.WarehouseKeySpan(ctx, p.src, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := uint64(3 * (rows - 1)); exact != want {
+				t.Fatalf("exact span %d, want %d", exact, want)
+			}
+			bits := warehouse.IntegerBucketBits(rows, exact)
+			p.exec(q.Rebucket(bits)...)
+			var lo, hi int64
+			rs, err := p.src.Query(ctx, q.BucketRange())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rs.Next() {
+				v := rs.Values()
+				lo, _ = strconv.ParseInt(v[0].(string), 10, 64)
+				hi, _ = strconv.ParseInt(v[1].(string), 10, 64)
+			}
+			rs.Close()
+			fromBuckets, ok := warehouse.BucketSpan(lo, hi, bits)
+			if !ok {
+				t.Fatalf("buckets %d…%d: too few to size by", lo, hi)
+			}
+			if fromBuckets < exact || fromBuckets-exact > 2<<(64-bits) {
+				t.Errorf("span from buckets %d, keys' own %d: more than two buckets apart", fromBuckets, exact)
+			}
+			if got := warehouse.IntegerBucketBits(rows, fromBuckets); warehouse.RebucketNeeded(bits, got) {
+				t.Errorf("the span from buckets wants %d bits where the snapshot has %d", got, bits)
+			}
+			if got, err := p.engine.keySpan(ctx, p.src, q, bits); err != nil || got != fromBuckets {
+				t.Errorf("keySpan = %d, %v; want the bucket table's %d", got, err, fromBuckets)
+			}
+		})
+	}
+}
+
+// whSQL is the warehouse sync's SQL.
+func (p *diffPair) whSQL() *warehouse.SQL {
+	p.t.Helper()
+	spec, err := p.engine.WarehouseSpec(context.Background(), p.src, p.engine.Project.Syncs["wh"])
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	q, err := warehouse.New(warehouse.Dialects[p.src.(connector.Executor).Dialect()], spec)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return q
 }

@@ -337,6 +337,40 @@ func (q *SQL) KeyRange() string {
 	return fmt.Sprintf("SELECT %s, %s FROM %s", q.d.Text("min("+kh+")"), q.d.Text("max("+kh+")"), q.t.Snapshot)
 }
 
+// BucketRange is the query of the bucket table's smallest and largest
+// bucket as texts. For an integer key it gives the keys' span to within
+// a bucket (BucketSpan) from the bucket table, whose primary key answers
+// it at once where KeyRange reads every key of the snapshot (PostgreSQL
+// has no index on the key hash).
+func (q *SQL) BucketRange() string {
+	b := q.d.Quote("bucket")
+	return fmt.Sprintf("SELECT %s, %s FROM %s", q.d.Text("min("+b+")"), q.d.Text("max("+b+")"), q.t.Buckets)
+}
+
+// minSpanBuckets is how many buckets BucketSpan needs between the
+// smallest and the largest to size buckets by: the span it gives is then
+// the keys' own to within a thousandth, which moves IntegerBucketBits by
+// a bit at most, short of what RebucketNeeded acts on.
+const minSpanBuckets = 1000
+
+// BucketSpan is how many key hashes buckets lo to hi of bits bits span
+// (BucketRange), and whether they are enough buckets to size buckets by
+// (otherwise read the keys' range: KeyRange).
+func BucketSpan(lo, hi int64, bits int) (uint64, bool) {
+	if hi < lo || bits < MinBucketBits || bits > MaxIntegerBucketBits {
+		return 0, false
+	}
+	last := uint64(hi) - uint64(lo) // buckets but one: all 2^64 would wrap
+	if last < minSpanBuckets-1 {
+		return 0, false
+	}
+	shift := 64 - bits
+	if last >= math.MaxUint64>>shift {
+		return math.MaxUint64, true
+	}
+	return (last + 1) << shift, true
+}
+
 // TableName turns a sync's name into the part of a table name every
 // warehouse accepts unquoted (letters, digits, underscores, at most 40):
 // a name that had to change gets a hash of the original, so that two

@@ -112,7 +112,7 @@ func render(t *testing.T, d Dialect) string {
 		t.Fatal(err)
 	}
 	section(fmt.Sprintf("integer key (its own key hash: %v)", iq.IntegerKey()), iq.Plan())
-	section("integer key: key range and hash function", iq.KeyRange(), iq.HashFunction())
+	section("integer key: key range, bucket range and hash function", iq.KeyRange(), iq.BucketRange(), iq.HashFunction())
 	return b.String()
 }
 
@@ -212,6 +212,29 @@ func TestBucketBits(t *testing.T) {
 	} {
 		if got := RebucketNeeded(c.have, c.want); got != c.need {
 			t.Errorf("RebucketNeeded(%d, %d) = %v, want %v", c.have, c.want, got, c.need)
+		}
+	}
+}
+
+func TestBucketSpan(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		lo, hi int64
+		bits   int
+		span   uint64
+		ok     bool
+	}{
+		{"empty bucket table (lo > hi)", 1, 0, 40, 0, false},
+		{"too few buckets to size by", 0, minSpanBuckets - 2, 40, 0, false},
+		{"just enough", 0, minSpanBuckets - 1, 40, minSpanBuckets << 24, true},
+		{"identity column 1…100,000,000 at 59 bits (runs of 32)", 1 << 58, 1<<58 + 3_125_000, 59, 3_125_001 << 5, true},
+		{"negative buckets (PostgreSQL's signed key hashes)", -5000, 4999, 40, 10_000 << 24, true},
+		{"the whole range: no overflow", math.MinInt64, math.MaxInt64, 63, math.MaxUint64, true},
+		{"bits out of range", 0, 5000, 0, 0, false},
+	} {
+		span, ok := BucketSpan(c.lo, c.hi, c.bits)
+		if span != c.span || ok != c.ok {
+			t.Errorf("%s: BucketSpan(%d, %d, %d) = %d, %v; want %d, %v", c.name, c.lo, c.hi, c.bits, span, ok, c.span, c.ok)
 		}
 	}
 }

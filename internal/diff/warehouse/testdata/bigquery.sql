@@ -190,7 +190,8 @@ SELECT `__riptide_op`, `__riptide_key`, `__riptide_hash`, `__riptide_key_hash`, 
 UNION ALL
 SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a.`__riptide_n`) FROM a), 0) AS BIGINT), NULL, NULL;
 
--- integer key: key range and hash function
+-- integer key: key range, bucket range and hash function
 SELECT CAST(min(`key_hash`) AS STRING), CAST(max(`key_hash`) AS STRING) FROM `riptide`.`snapshot_orders`;
+SELECT CAST(min(`bucket`) AS STRING), CAST(max(`bucket`) AS STRING) FROM `riptide`.`buckets_orders`;
 SELECT 'farm_fingerprint';
 

@@ -183,7 +183,8 @@ UNION ALL
 SELECT 'keyed', NULL, NULL, NULL, CAST(COALESCE((SELECT sum(a.`__riptide_n`) FROM a), 0) AS BIGINT), NULL, NULL
 SETTINGS join_use_nulls = 1;
 
--- integer key: key range and hash function
+-- integer key: key range, bucket range and hash function
 SELECT toString(min(`key_hash`)), toString(max(`key_hash`)) FROM `riptide`.`snapshot_orders`;
+SELECT toString(min(`bucket`)), toString(max(`bucket`)) FROM `riptide`.`buckets_orders`;
 SELECT 'sipHash64';
 
