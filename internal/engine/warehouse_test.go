@@ -612,3 +612,65 @@ func (p *diffPair) whSQL() *warehouse.SQL {
 	}
 	return q
 }
+
+// A commit point of more keys than one key list names (KeyListLen):
+// updated, removed and new keys land in the snapshot and its buckets
+// exactly, on both engines.
+func TestWarehouseCommitOfManyKeys(t *testing.T) {
+	for _, srcType := range []string{"duckdb", "postgres"} {
+		t.Run(srcType, func(t *testing.T) {
+			var p *diffPair
+			if srcType == "duckdb" {
+				p = newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyText)
+			} else {
+				p = newDiffPair(t, "postgres", postgres.Plugin(), connector.Settings{"url": testsvc.PostgresURL(t)}, keyText)
+				t.Cleanup(func() { p.exec("DROP TABLE t", "DROP SCHEMA rt_snap CASCADE") })
+			}
+			p.exec("INSERT INTO t SELECT 'k' || i, 'n' || i, i, NULL FROM generate_series(1, 5000) AS g(i)")
+			q := p.whSQL()
+			p.exec(append(q.Setup(), q.Fill())...)
+			p.exec(q.Rebucket(warehouse.BucketBits(5000))...)
+			spec, err := p.engine.WarehouseSpec(context.Background(), p.src, p.engine.Project.Syncs["wh"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec.BucketBits = warehouse.BucketBits(5000)
+			if q, err = warehouse.New(warehouse.Dialects[p.src.(connector.Executor).Dialect()], spec); err != nil {
+				t.Fatal(err)
+			}
+			// Keys k1…k1500 get new hashes, k1501…k2000 go, k5001…k5500
+			// come: 2,500 keys, three key lists.
+			var rows []warehouse.Row
+			for i := 1; i <= 2000; i++ {
+				r := warehouse.Row{Key: fmt.Sprintf("k%d", i), KeyHash: uint64(i) * 0x9e3779b97f4a7c15, Hash: uint64(i)}
+				if i > 1500 {
+					r = warehouse.Row{Key: r.Key, Removed: true}
+				}
+				rows = append(rows, r)
+			}
+			for i := 5001; i <= 5500; i++ {
+				rows = append(rows, warehouse.Row{Key: fmt.Sprintf("k%d", i), KeyHash: uint64(i) * 0x9e3779b97f4a7c15, Hash: uint64(i)})
+			}
+			stmts, err := q.Commit(rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.exec(stmts...)
+			if n := p.count("SELECT count(*) FROM rt_snap.snapshot_wh"); n != 5000 {
+				t.Errorf("snapshot holds %d keys, want 5000 (500 gone, 500 come)", n)
+			}
+			if n := p.count("SELECT count(*) FROM rt_snap.snapshot_wh WHERE key IN ('k1', 'k1500', 'k5001', 'k5500') AND CAST(hash AS VARCHAR) = substr(key, 2)"); n != 4 {
+				t.Errorf("%d of the 4 keys checked hold their committed hash", n)
+			}
+			if n := p.count("SELECT count(*) FROM rt_snap.snapshot_wh WHERE key IN ('k1501', 'k2000')"); n != 0 {
+				t.Errorf("%d removed keys left in the snapshot", n)
+			}
+			if n := p.badBuckets(); n != 0 {
+				t.Errorf("%d buckets disagree with the snapshot after the commit", n)
+			}
+			if n := p.count("SELECT sum(n) FROM rt_snap.buckets_wh"); n != 5000 {
+				t.Errorf("the buckets count %d rows, want 5000", n)
+			}
+		})
+	}
+}

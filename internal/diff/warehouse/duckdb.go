@@ -52,6 +52,9 @@ func (d DuckDB) AddBuckets(t Tables, deltas string) []string {
 
 func (d DuckDB) Merge(t Tables) []string { return upsertStatements(d.Quote, t) }
 
+// KeyListLen keeps a commit point's key lists within what the ART index is used for (index_scan_max_count, 2,048).
+func (DuckDB) KeyListLen() int { return 1000 }
+
 // ShiftRight casts the bucket to the bucket column's BIGINT: compared
 // with a UBIGINT, DuckDB would join the buckets on HUGEINTs.
 func (DuckDB) ShiftRight(e string, n int) string {

@@ -193,6 +193,49 @@ func (q *SQL) Commit(rows []Row) ([]string, error) {
 		return nil, err
 	}
 	stmts = append([]string{q.d.Clear(q.t.Stage)}, stmts...)
+	if kl, ok := q.d.(keyLists); ok {
+		return append(stmts, q.mergeNamed(rows, kl.KeyListLen())...), nil
+	}
 	stmts = append(stmts, q.d.AddBuckets(q.t, q.bucketDeltas())...)
 	return append(stmts, q.d.Merge(q.t)...), nil
+}
+
+// keyLists is implemented by dialects whose snapshot's primary key index
+// finds a list of keys without reading the table (DuckDB's ART,
+// PostgreSQL's B-tree), where a semi join with the staging table reads
+// it whole: at 100,000,000 keys on DuckDB, 1.1 s to take a commit
+// point's 1,000 keys out of their buckets and 1.0 s to upsert them,
+// against 0.12 s and 0.11 s with their keys named.
+type keyLists interface {
+	// KeyListLen is how many keys one IN list names at most: within what
+	// the warehouse looks up by index.
+	KeyListLen() int
+}
+
+// mergeNamed merges the staged rows, which are rows, naming their keys:
+// each key's old row leaves its bucket and the snapshot, looked up by the
+// snapshot's primary key, then the rows that are not removed enter.
+func (q *SQL) mergeNamed(rows []Row, chunk int) []string {
+	d, qt := q.d, q.d.Quote
+	key, kh, hash := qt("key"), qt("key_hash"), qt("hash")
+	var gone, del []string
+	for start := 0; start < len(rows); start += chunk {
+		keys := make([]string, 0, chunk)
+		for _, r := range rows[start:min(start+chunk, len(rows))] {
+			keys = append(keys, d.Literal(r.Key))
+		}
+		list := strings.Join(keys, ", ")
+		gone = append(gone, d.AddBuckets(q.t, fmt.Sprintf(
+			"SELECT %s AS %s, -count(*) AS %s, %s AS %s FROM %s AS s WHERE s.%s IN (%s) GROUP BY %s",
+			q.bucket("s."+kh), qt("bucket"), qt("n"), d.DigestSub("0", d.Digest("s."+hash)), qt("digest"),
+			q.t.Snapshot, key, list, q.bucket("s."+kh)))...)
+		del = append(del, fmt.Sprintf("DELETE FROM %s WHERE %s IN (%s)", q.t.Snapshot, key, list))
+	}
+	added := d.AddBuckets(q.t, fmt.Sprintf(
+		"SELECT %s AS %s, count(*) AS %s, %s AS %s FROM %s AS st WHERE NOT st.%s GROUP BY %s",
+		q.bucket("st."+kh), qt("bucket"), qt("n"), d.Digest("st."+hash), qt("digest"),
+		q.t.Stage, qt("removed"), q.bucket("st."+kh)))
+	stmts := append(append(gone, added...), del...)
+	return append(stmts, fmt.Sprintf("INSERT INTO %s (%s, %s, %s) SELECT %s, %s, %s FROM %s WHERE NOT %s",
+		q.t.Snapshot, key, kh, hash, key, kh, hash, q.t.Stage, qt("removed")))
 }

@@ -29,6 +29,9 @@ func (d Postgres) AddBuckets(t Tables, deltas string) []string {
 
 func (d Postgres) Merge(t Tables) []string { return upsertStatements(d.Quote, t) }
 
+// KeyListLen keeps a commit point's key lists within what the planner looks up by the primary key.
+func (Postgres) KeyListLen() int { return 1000 }
+
 // KeyValue is the key itself: the key hash column is a bigint.
 func (Postgres) KeyValue(expr, dbType string) string {
 	switch dbType {

@@ -87,15 +87,13 @@ SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", 
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
 INSERT INTO "riptide"."stage_users___crm_22b2f7ef" ("key", "key_hash", "hash", "removed") VALUES ('7|42', 81985529216486895, 18364758544493064720, FALSE), ('it''s|a\|b', 42, 1, FALSE), ('9|1', NULL, NULL, TRUE);
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT b AS "bucket", sum(dn) AS "n", xor(COALESCE(bit_xor(added), 0), COALESCE(bit_xor(gone), 0)) AS "digest" FROM (
-  SELECT CAST((s."key_hash" >> 52) AS BIGINT) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
-  UNION ALL
-  SELECT CAST((st."key_hash" >> 52) AS BIGINT), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
-) AS x GROUP BY b
+SELECT CAST((s."key_hash" >> 52) AS BIGINT) AS "bucket", -count(*) AS "n", xor(0, bit_xor(s."hash")) AS "digest" FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN ('7|42', 'it''s|a\|b', '9|1') GROUP BY CAST((s."key_hash" >> 52) AS BIGINT)
 ON CONFLICT ("bucket") DO UPDATE SET "n" = "n" + excluded."n", "digest" = xor("digest", excluded."digest");
-DELETE FROM "riptide"."snapshot_users___crm_22b2f7ef" WHERE "key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE "removed");
-INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash") SELECT "key", "key_hash", "hash" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE NOT "removed"
-ON CONFLICT ("key") DO UPDATE SET "key_hash" = excluded."key_hash", "hash" = excluded."hash";
+INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
+SELECT CAST((st."key_hash" >> 52) AS BIGINT) AS "bucket", count(*) AS "n", bit_xor(st."hash") AS "digest" FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed" GROUP BY CAST((st."key_hash" >> 52) AS BIGINT)
+ON CONFLICT ("bucket") DO UPDATE SET "n" = "n" + excluded."n", "digest" = xor("digest", excluded."digest");
+DELETE FROM "riptide"."snapshot_users___crm_22b2f7ef" WHERE "key" IN ('7|42', 'it''s|a\|b', '9|1');
+INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash") SELECT "key", "key_hash", "hash" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE NOT "removed";
 
 -- merge of staged rows (deferred destinations)
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")

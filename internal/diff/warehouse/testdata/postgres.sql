@@ -85,15 +85,13 @@ SELECT "__riptide_op", "__riptide_key", "__riptide_hash", "__riptide_key_hash", 
 DELETE FROM "riptide"."stage_users___crm_22b2f7ef";
 INSERT INTO "riptide"."stage_users___crm_22b2f7ef" ("key", "key_hash", "hash", "removed") VALUES ('7|42', 81985529216486895, -81985529216486896, FALSE), ('it''s|a\|b', 42, 1, FALSE), ('9|1', NULL, NULL, TRUE);
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
-SELECT b AS "bucket", sum(dn) AS "n", COALESCE(sum(CAST(added AS numeric)), 0) - COALESCE(sum(CAST(gone AS numeric)), 0) AS "digest" FROM (
-  SELECT (s."key_hash" >> 52) AS b, -1 AS dn, NULL AS added, s."hash" AS gone FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef")
-  UNION ALL
-  SELECT (st."key_hash" >> 52), 1, st."hash", NULL FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed"
-) AS x GROUP BY b
+SELECT (s."key_hash" >> 52) AS "bucket", -count(*) AS "n", 0 - sum(CAST(s."hash" AS numeric)) AS "digest" FROM "riptide"."snapshot_users___crm_22b2f7ef" AS s WHERE s."key" IN ('7|42', 'it''s|a\|b', '9|1') GROUP BY (s."key_hash" >> 52)
 ON CONFLICT ("bucket") DO UPDATE SET "n" = "buckets_users___crm_22b2f7ef"."n" + excluded."n", "digest" = "buckets_users___crm_22b2f7ef"."digest" + excluded."digest";
-DELETE FROM "riptide"."snapshot_users___crm_22b2f7ef" WHERE "key" IN (SELECT "key" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE "removed");
-INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash") SELECT "key", "key_hash", "hash" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE NOT "removed"
-ON CONFLICT ("key") DO UPDATE SET "key_hash" = excluded."key_hash", "hash" = excluded."hash";
+INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
+SELECT (st."key_hash" >> 52) AS "bucket", count(*) AS "n", sum(CAST(st."hash" AS numeric)) AS "digest" FROM "riptide"."stage_users___crm_22b2f7ef" AS st WHERE NOT st."removed" GROUP BY (st."key_hash" >> 52)
+ON CONFLICT ("bucket") DO UPDATE SET "n" = "buckets_users___crm_22b2f7ef"."n" + excluded."n", "digest" = "buckets_users___crm_22b2f7ef"."digest" + excluded."digest";
+DELETE FROM "riptide"."snapshot_users___crm_22b2f7ef" WHERE "key" IN ('7|42', 'it''s|a\|b', '9|1');
+INSERT INTO "riptide"."snapshot_users___crm_22b2f7ef" ("key", "key_hash", "hash") SELECT "key", "key_hash", "hash" FROM "riptide"."stage_users___crm_22b2f7ef" WHERE NOT "removed";
 
 -- merge of staged rows (deferred destinations)
 INSERT INTO "riptide"."buckets_users___crm_22b2f7ef" ("bucket", "n", "digest")
