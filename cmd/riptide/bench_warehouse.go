@@ -43,6 +43,7 @@ each sync in turn in this process.`,
 					d.Diff, d.PlanSeconds, d.RowsRead, d.Changed, float64(d.PeakRSSBytes)/(1<<20))
 			}
 			fmt.Printf("warehouse diff %.2f× faster than local; reads only the changed rows: %v\n", r.Speedup, r.ReadsOnlyChanged)
+			fmt.Printf("commit points of %d keys into the warehouse snapshot: %v seconds\n", r.CommitKeys, r.CommitSeconds)
 			return nil
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +58,11 @@ type WarehouseResult struct {
 	GoMaxProcs  int        `json:"gomaxprocs"`
 	Local       DiffResult `json:"local"`
 	Warehouse   DiffResult `json:"warehouse"`
+	// CommitKeys is how many keys each timed commit point into the
+	// warehouse's snapshot carries, and CommitSeconds what each took, in
+	// order (the first one finds the snapshot's index cold).
+	CommitKeys    int       `json:"commit_keys"`
+	CommitSeconds []float64 `json:"commit_seconds"`
 	// Speedup is the local plan's seconds over the warehouse plan's.
 	Speedup float64 `json:"speedup"`
 	// ReadsOnlyChanged says the warehouse plan read no row beyond the
@@ -178,6 +184,10 @@ func Warehouse(ctx context.Context, o WarehouseOptions) (*WarehouseResult, error
 		}
 	}
 	res.Local.Diff, res.Warehouse.Diff = config.DiffLocal, config.DiffWarehouse
+	res.CommitKeys = min(commitKeys, rows)
+	if res.CommitSeconds, err = commitPoints(ctx, pr, &wh, res.CommitKeys, 5); err != nil {
+		return nil, fmt.Errorf("commit points: %w", err)
+	}
 	res.Speedup = res.Local.PlanSeconds / res.Warehouse.PlanSeconds
 	w := res.Warehouse
 	res.ReadsOnlyChanged = w.RowsRead <= w.Added+w.Changed+w.Removed+1
@@ -267,6 +277,100 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 	}
 	return pr.store.SetSyncState(ctx, state.SyncState{Sync: s.Name, MappingHash: fmt.Sprintf("%016x", spec.Seed),
 		PrimaryKey: "id", LastRows: uint64(n)})
+}
+
+// commitKeys is how many keys a timed commit point carries: a large
+// destination batch.
+const commitKeys = 1000
+
+// commitPoints times n commit points of keys keys each into the
+// warehouse sync's snapshot table, as a run commits a delivered batch.
+// Each commits keys the snapshot holds, drawn at random, with the hashes
+// they have, so that the snapshot and its buckets stay as they were and
+// a later run of the benchmark plans the same changes.
+func commitPoints(ctx context.Context, pr *project, s *config.Sync, keys, n int) ([]float64, error) {
+	model := pr.project.Models[s.Model]
+	srcCfg := pr.project.Sources[model.Source]
+	src, err := builtin.Sources()[srcCfg.Type].New(ctx, srcCfg.Settings, pr.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	ex, ok := src.(connector.Executor)
+	if !ok {
+		return nil, fmt.Errorf("source %s cannot run statements", model.Source)
+	}
+	spec, err := pr.engine.WarehouseSpec(ctx, src, s)
+	if err != nil {
+		return nil, err
+	}
+	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], spec)
+	if err != nil {
+		return nil, err
+	}
+	// The statements bucket by the bits the snapshot is bucketed by.
+	bits, err := queryUint(ctx, src, "SELECT bucket_bits FROM "+q.Tables().Meta)
+	if err != nil {
+		return nil, fmt.Errorf("read the bucket bits: %w", err)
+	}
+	spec.BucketBits = int(bits)
+	if q, err = warehouse.New(warehouse.Dialects[ex.Dialect()], spec); err != nil {
+		return nil, err
+	}
+	var secs []float64
+	for range n {
+		rows, err := sampleSnapshot(ctx, src, q.Snapshot(), keys)
+		if err != nil {
+			return nil, fmt.Errorf("draw keys from %s: %w", q.Snapshot(), err)
+		}
+		stmts, err := q.Commit(rows)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if err := ex.Exec(ctx, stmts...); err != nil {
+			return nil, fmt.Errorf("commit %d keys to %s: %w", len(rows), q.Snapshot(), err)
+		}
+		secs = append(secs, time.Since(start).Seconds())
+	}
+	return secs, nil
+}
+
+// sampleSnapshot draws n rows of a DuckDB snapshot table at random.
+func sampleSnapshot(ctx context.Context, src connector.Source, table string, n int) ([]warehouse.Row, error) {
+	res, err := src.Query(ctx, fmt.Sprintf(`SELECT key, CAST(key_hash AS VARCHAR), CAST(hash AS VARCHAR) FROM %s USING SAMPLE %d ROWS`, table, n))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	var rows []warehouse.Row
+	for res.Next() {
+		v := res.Values()
+		key, _ := v[0].(string)
+		kh, err := strconv.ParseUint(fmt.Sprint(v[1]), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("key hash of %q: %w", key, err)
+		}
+		h, err := strconv.ParseUint(fmt.Sprint(v[2]), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("hash of %q: %w", key, err)
+		}
+		rows = append(rows, warehouse.Row{Key: key, KeyHash: kh, Hash: h})
+	}
+	return rows, res.Err()
+}
+
+// queryUint reads a query's one unsigned integer.
+func queryUint(ctx context.Context, src connector.Source, sql string) (uint64, error) {
+	res, err := src.Query(ctx, sql)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Close()
+	if !res.Next() {
+		return 0, fmt.Errorf("no row: %w", res.Err())
+	}
+	return strconv.ParseUint(fmt.Sprint(res.Values()[0]), 10, 64)
 }
 
 // countChanged counts the rows change altered.

@@ -23,6 +23,19 @@ func testWarehouseDiff(t *testing.T, key string) {
 	if r.Key != key {
 		t.Errorf("result's key %q, want %q", r.Key, key)
 	}
+	if len(r.CommitSeconds) != 5 || r.CommitKeys != 1000 {
+		t.Errorf("commit points: %d keys, %v seconds; want 5 of 1000 keys", r.CommitKeys, r.CommitSeconds)
+	}
+	// The commit points left the snapshot as it was: planned again from
+	// the kept directory, the same changes.
+	again, err := Warehouse(context.Background(), WarehouseOptions{Rows: 20_000, ChangedPct: 5, Key: key, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Warehouse.Changed != r.ChangedRows || again.Warehouse.Added != 0 || again.Warehouse.Removed != 0 {
+		t.Errorf("planned again: added %d, changed %d, removed %d; want the %d changed rows only",
+			again.Warehouse.Added, again.Warehouse.Changed, again.Warehouse.Removed, r.ChangedRows)
+	}
 	// The warehouse took an integer key as its own key hash, and hashed
 	// the text key.
 	db, err := sql.Open("duckdb", filepath.Join(dir, "bench.duckdb"))
