@@ -446,12 +446,12 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 	}
 	// Suspects go last, one to a request, so that records sent with them
 	// are not held by their failure.
-	var clear, suspect []delivery.Item
+	var trusted, suspect []delivery.Item
 	for _, it := range items {
 		if f.strikes[it.Record.Key] > 0 {
 			suspect = append(suspect, it)
 		} else {
-			clear = append(clear, it)
+			trusted = append(trusted, it)
 		}
 	}
 	f.watch.reset()
@@ -498,7 +498,7 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 	for _, group := range []struct {
 		items  []delivery.Item
 		policy delivery.Policy
-	}{{clear, f.policy}, {suspect, f.suspectPolicy()}} {
+	}{{trusted, f.policy}, {suspect, f.suspectPolicy()}} {
 		if len(group.items) == 0 {
 			continue
 		}
