@@ -122,6 +122,11 @@ func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) e
 		return fmt.Errorf("sync %s: %w", sync.Name, err)
 	}
 	defer snap.Close()
+	look, err := snap.Lookup()
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", sync.Name, err)
+	}
+	defer look.Close()
 	delta, err := snap.Delta("")
 	if err != nil {
 		return fmt.Errorf("sync %s: open snapshot delta: %w", sync.Name, err)
@@ -129,6 +134,7 @@ func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) e
 	f := &follower{
 		e: e, sync: sync, model: model, dcfg: dcfg, plugin: plugin, delta: delta,
 		queue: e.Store.StreamQueue(sync.Name), log: e.Logger.With("sync", sync.Name), strikes: map[string]int{},
+		view: &snapshotView{base: look, since: map[string]sinceEntry{}, max: maxTrackedKeys},
 	}
 	defer func() {
 		if f.dst != nil {
@@ -187,6 +193,7 @@ type follower struct {
 	// strikes counts, per key, the deliveries in a row that failed the
 	// key's record for a passing reason while the destination took others.
 	strikes map[string]int
+	view    *snapshotView
 
 	// handoffs carries gathered changes from the reader to the deliverer
 	// when it waits for them (the fast path): unbuffered, so a handoff is
@@ -377,8 +384,11 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 		items   = make([]delivery.Item, 0, len(pending))
 		settled []int // removed from the queue without delivery
 		drops   []diff.Entry
-		offs    []int
-		payload []byte
+		// unchanged counts the changes that leave the row as the snapshot
+		// holds it, not sent.
+		unchanged int
+		offs      []int
+		payload   []byte
 	)
 	for i, c := range pending {
 		cols, row, err := decodeChange(c.Data)
@@ -420,11 +430,25 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 				settled = append(settled, i)
 				continue
 			}
+			if f.view.unchanged(entry, true, f.log) {
+				// Not in the snapshot: the destination has nothing to delete
+				// (a row updated outside the model's filter, or gone twice).
+				unchanged++
+				settled = append(settled, i)
+				continue
+			}
 			rec.Op = connector.OpDelete
 		} else {
 			offs = slices.Grow(offs[:0], len(row)+1)[:len(row)+1]
 			payload = value.AppendRow(payload[:0], row, offs)
 			entry.RowHash = diff.RowHash(f.target, payload, offs)
+			if f.view.unchanged(entry, false, f.log) {
+				// As delivered last: the change touched nothing the sync
+				// sends (a column the model or mapping leaves out).
+				unchanged++
+				settled = append(settled, i)
+				continue
+			}
 			fields, err := f.mapper.Apply(row, nil)
 			if err != nil {
 				f.log.Warn("streamed row not transformed", "key", c.Key, "error", f.e.Redactor.Error(err))
@@ -440,6 +464,10 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 		if err := f.delta.Commit(nil, drops); err != nil {
 			return 0, false, fmt.Errorf("sync %s: commit snapshot: %w", f.sync.Name, err)
 		}
+		f.view.committed(nil, drops)
+	}
+	if unchanged > 0 {
+		f.log.Debug("streamed changes that leave the snapshot as it is: not sent", "changes", unchanged)
 	}
 	if len(items) == 0 {
 		return 0, false, f.settle(ctx, pending, h, settled)
@@ -493,6 +521,7 @@ func (f *follower) deliver(ctx context.Context, pending []state.StreamChange, h 
 		if err := f.delta.Commit(set, del); err != nil {
 			return err
 		}
+		f.view.committed(set, del)
 		return f.settle(ctx, pending, h, done)
 	}
 	for _, group := range []struct {
@@ -586,4 +615,72 @@ func (f *follower) settle(ctx context.Context, pending []state.StreamChange, h *
 		return fmt.Errorf("sync %s: %w", f.sync.Name, err)
 	}
 	return nil
+}
+
+// snapshotView is what a follower knows of its sync's snapshot: the
+// snapshot as Follow opened it (its own, locked for the follow's length)
+// and what the follow committed since. A change that leaves a row as the
+// snapshot holds it is not sent, as a batch run would not send it.
+type snapshotView struct {
+	base  *diff.Lookup
+	since map[string]sinceEntry
+	// max is how many keys committed since it keeps track of; off is set
+	// once the follow committed more, or a lookup failed: from then on
+	// every change is sent.
+	max    int
+	off    bool
+	warned bool
+}
+
+type sinceEntry struct {
+	rowHash uint64
+	gone    bool
+}
+
+// maxTrackedKeys bounds what a follow remembers of its commits (about
+// 100 bytes a key).
+const maxTrackedKeys = 1 << 20
+
+// unchanged reports whether a change leaves the snapshot as it is: an
+// upsert of the row hash it holds for the key, or a delete of a key it
+// does not hold. When it cannot tell, the change counts as a change.
+func (v *snapshotView) unchanged(e diff.Entry, deleted bool, log *slog.Logger) bool {
+	if v.off {
+		return false
+	}
+	if s, ok := v.since[e.Key]; ok {
+		if deleted {
+			return s.gone
+		}
+		return !s.gone && s.rowHash == e.RowHash
+	}
+	h, ok, err := v.base.Get(e.KeyHash, e.Key)
+	if err != nil {
+		if !v.warned {
+			log.Warn("snapshot lookup failed; streamed changes are sent whether or not they change the row", "error", err)
+			v.warned = true
+		}
+		v.off = true
+		return false
+	}
+	if deleted {
+		return !ok
+	}
+	return ok && h == e.RowHash
+}
+
+// committed notes what the follow committed to the snapshot.
+func (v *snapshotView) committed(set, del []diff.Entry) {
+	if v.off {
+		return
+	}
+	for _, e := range set {
+		v.since[e.Key] = sinceEntry{rowHash: e.RowHash}
+	}
+	for _, e := range del {
+		v.since[e.Key] = sinceEntry{gone: true}
+	}
+	if len(v.since) > v.max {
+		v.off, v.since = true, nil
+	}
 }

@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/riptide-data/riptide/internal/config"
+	"github.com/riptide-data/riptide/internal/diff"
 )
 
 // fakeFeed hands out the batches it is given and records acknowledgements.
@@ -163,4 +165,73 @@ func (b *bundle) queued(sync string) int64 {
 		b.t.Fatalf("queue length: %v", err)
 	}
 	return n
+}
+
+// A change that leaves the row as the snapshot holds it is not sent, as
+// a batch run would not send it: an update of what the sync does not
+// send, a delete of a key the destination never got. The snapshot is the
+// one the follow opened, then what it committed itself.
+func TestFollowSkipsWhatTheSnapshotHolds(t *testing.T) {
+	b := setup(t, sync1("s", config.ModeMirror))
+	b.users(row(1, "a@x", "free"), row(2, "b@x", "free"))
+	b.run(Options{})
+	b.crm.takeOps()
+
+	feed := newFeed()
+	fl := b.startFollow("s", feed)
+	step := func(pos uint64, want string, changes ...ModelChange) {
+		t.Helper()
+		feed.in <- ChangeBatch{Columns: userCols, Position: pos, Changes: changes}
+		b.waitFor(fl, "the changes settled", func() bool { return feed.lastAck() == pos && b.queued("s") == 0 })
+		if got := strings.Join(b.crm.takeOps(), ","); got != want {
+			t.Errorf("position %d: sent %q, want %q", pos, got, want)
+		}
+	}
+	// Key 1 as the batch run sent it; key 3 never sent.
+	step(1, "upsert 2", upsert(1, "a@x", "free"), upsert(2, "b@x", "pro"), deletion(3))
+	// Key 2 as this follow sent it; key 1 goes.
+	step(2, "delete 1", upsert(2, "b@x", "pro"), deletion(1))
+	// Key 1 gone in this follow: back as it was, it is sent; deleted
+	// again, twice, it is sent once.
+	step(3, "upsert 1", upsert(1, "a@x", "free"))
+	step(4, "delete 1", deletion(1))
+	step(5, "", deletion(1))
+	fl.stop(t)
+
+	// A new follow opens the snapshot as the last one left it.
+	feed = newFeed()
+	fl = b.startFollow("s", feed)
+	step(6, "upsert 1", upsert(2, "b@x", "pro"), deletion(9), upsert(1, "a@x", "team"))
+	fl.stop(t)
+
+	b.users(row(1, "a@x", "team"), row(2, "b@x", "pro"))
+	if got := counts(b.run(Options{})[0]); got != "succeeded rows=2 add=0 chg=0 rem=0 same=2 rej=0 skip=0 plan=0 ok=0 fail=0" {
+		t.Errorf("batch run after the stream: %s", got)
+	}
+}
+
+// Past the keys it keeps track of, the view stops telling changes apart:
+// everything is sent, nothing skipped on stale knowledge.
+func TestSnapshotViewGivesUpPastItsBound(t *testing.T) {
+	s, err := diff.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	look, err := s.Lookup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer look.Close()
+	v := &snapshotView{base: look, since: map[string]sinceEntry{}, max: 2}
+	log := slog.New(slog.DiscardHandler)
+	e := func(k string, h uint64) diff.Entry { return diff.Entry{KeyHash: diff.KeyHash(k), Key: k, RowHash: h} }
+	v.committed([]diff.Entry{e("a", 1), e("b", 2)}, nil)
+	if !v.unchanged(e("a", 1), false, log) || v.unchanged(e("a", 5), false, log) || !v.unchanged(e("z", 0), true, log) {
+		t.Fatal("within its bound the view tells unchanged rows from changed ones")
+	}
+	v.committed([]diff.Entry{e("c", 3)}, nil)
+	if v.unchanged(e("a", 1), false, log) || v.unchanged(e("z", 0), true, log) {
+		t.Error("past its bound the view still skips changes")
+	}
 }
