@@ -134,7 +134,7 @@ func (e *Engine) Follow(ctx context.Context, syncName string, feed ChangeFeed) e
 	f := &follower{
 		e: e, sync: sync, model: model, dcfg: dcfg, plugin: plugin, delta: delta,
 		queue: e.Store.StreamQueue(sync.Name), log: e.Logger.With("sync", sync.Name), strikes: map[string]int{},
-		view: &snapshotView{base: look, since: map[string]sinceEntry{}, max: maxTrackedKeys},
+		view: newSnapshotView(look, maxTrackedKeys),
 	}
 	defer func() {
 		if f.dst != nil {
@@ -622,8 +622,14 @@ func (f *follower) settle(ctx context.Context, pending []state.StreamChange, h *
 // and what the follow committed since. A change that leaves a row as the
 // snapshot holds it is not sent, as a batch run would not send it.
 type snapshotView struct {
-	base  *diff.Lookup
-	since map[string]sinceEntry
+	base *diff.Lookup
+	// set holds the row hash of each key the follow upserted, by key hash:
+	// a map without pointers, which the garbage collector does not scan,
+	// nor keeps the keys' texts alive. Two keys of one hash share an entry; an upsert of the other key
+	// then matches only if its row hash is equal too (one in 2^64), and a
+	// delete of it is sent. gone holds the keys the follow deleted.
+	set  map[uint64]uint64
+	gone map[string]struct{}
 	// max is how many keys committed since it keeps track of; off is set
 	// once the follow committed more, or a lookup failed: from then on
 	// every change is sent.
@@ -632,13 +638,11 @@ type snapshotView struct {
 	warned bool
 }
 
-type sinceEntry struct {
-	rowHash uint64
-	gone    bool
+func newSnapshotView(base *diff.Lookup, max int) *snapshotView {
+	return &snapshotView{base: base, set: map[uint64]uint64{}, gone: map[string]struct{}{}, max: max}
 }
 
-// maxTrackedKeys bounds what a follow remembers of its commits (about
-// 100 bytes a key).
+// maxTrackedKeys bounds what a follow remembers of its commits.
 const maxTrackedKeys = 1 << 20
 
 // unchanged reports whether a change leaves the snapshot as it is: an
@@ -648,11 +652,11 @@ func (v *snapshotView) unchanged(e diff.Entry, deleted bool, log *slog.Logger) b
 	if v.off {
 		return false
 	}
-	if s, ok := v.since[e.Key]; ok {
-		if deleted {
-			return s.gone
-		}
-		return !s.gone && s.rowHash == e.RowHash
+	if _, ok := v.gone[e.Key]; ok {
+		return deleted
+	}
+	if h, ok := v.set[e.KeyHash]; ok {
+		return !deleted && h == e.RowHash
 	}
 	h, ok, err := v.base.Get(e.KeyHash, e.Key)
 	if err != nil {
@@ -675,12 +679,14 @@ func (v *snapshotView) committed(set, del []diff.Entry) {
 		return
 	}
 	for _, e := range set {
-		v.since[e.Key] = sinceEntry{rowHash: e.RowHash}
+		v.set[e.KeyHash] = e.RowHash
+		delete(v.gone, e.Key)
 	}
 	for _, e := range del {
-		v.since[e.Key] = sinceEntry{gone: true}
+		v.gone[e.Key] = struct{}{}
+		delete(v.set, e.KeyHash)
 	}
-	if len(v.since) > v.max {
-		v.off, v.since = true, nil
+	if len(v.set)+len(v.gone) > v.max {
+		v.off, v.set, v.gone = true, nil, nil
 	}
 }

@@ -223,7 +223,7 @@ func TestSnapshotViewGivesUpPastItsBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer look.Close()
-	v := &snapshotView{base: look, since: map[string]sinceEntry{}, max: 2}
+	v := newSnapshotView(look, 2)
 	log := slog.New(slog.DiscardHandler)
 	e := func(k string, h uint64) diff.Entry { return diff.Entry{KeyHash: diff.KeyHash(k), Key: k, RowHash: h} }
 	v.committed([]diff.Entry{e("a", 1), e("b", 2)}, nil)
