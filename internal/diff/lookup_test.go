@@ -81,3 +81,56 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLookup: indexing a snapshot of 1,000,000 keys (what a follow
+// does as it starts) and finding keys in it (per streamed change).
+func BenchmarkLookup(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1_000_000
+	set := make([]Entry, 0, n)
+	for i := range n {
+		k := fmt.Sprintf("user-%d", i)
+		set = append(set, Entry{KeyHash: KeyHash(k), RowHash: uint64(i), Key: k})
+	}
+	d, err := s.Delta("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Commit(set, nil); err != nil {
+		b.Fatal(err)
+	}
+	d.Close()
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			l, err := s.Lookup()
+			if err != nil {
+				b.Fatal(err)
+			}
+			l.Close()
+		}
+	})
+	b.Run("get", func(b *testing.B) {
+		l, err := s.Lookup()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		i := 0
+		for b.Loop() {
+			e := set[(i*7919)%n]
+			if h, ok, err := l.Get(e.KeyHash, e.Key); err != nil || !ok || h != e.RowHash {
+				b.Fatalf("key %q: %d %v %v", e.Key, h, ok, err)
+			}
+			i++
+		}
+	})
+}
