@@ -235,25 +235,12 @@ func (o *readCounter) Loading(string, uint64, uint64) {}
 // statement (warehouse.SQL.Fill), then the bucket table summed from it. This is
 // what a first run of n rows commits, without sending them anywhere.
 func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) error {
-	model := pr.project.Models[s.Model]
-	srcCfg := pr.project.Sources[model.Source]
-	src, err := builtin.Sources()[srcCfg.Type].New(ctx, srcCfg.Settings, pr.dir)
+	wh, err := openWarehouse(ctx, pr, s, 0)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	ex, ok := src.(connector.Executor)
-	if !ok {
-		return fmt.Errorf("source %s cannot run statements", model.Source)
-	}
-	spec, err := pr.engine.WarehouseSpec(ctx, src, s)
-	if err != nil {
-		return err
-	}
-	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], spec)
-	if err != nil {
-		return err
-	}
+	defer wh.src.Close()
+	src, ex, q, spec := wh.src, wh.ex, wh.q, wh.spec
 	// DuckDB builds the snapshot table's primary key index in memory, more
 	// than the source's default memory_limit holds for millions of keys;
 	// the limit applies to this connection only, closed after the fill.
@@ -279,6 +266,40 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 		PrimaryKey: "id", LastRows: uint64(n)})
 }
 
+// whSource is a warehouse-diff sync's source, open, and its SQL.
+type whSource struct {
+	src  connector.Source
+	ex   connector.Executor
+	spec warehouse.Spec
+	q    *warehouse.SQL
+}
+
+// openWarehouse opens the source of a warehouse-diff sync and describes
+// its diff with bits bucket bits (0: the least); the caller closes src.
+func openWarehouse(ctx context.Context, pr *project, s *config.Sync, bits int) (*whSource, error) {
+	model := pr.project.Models[s.Model]
+	srcCfg := pr.project.Sources[model.Source]
+	src, err := builtin.Sources()[srcCfg.Type].New(ctx, srcCfg.Settings, pr.dir)
+	if err != nil {
+		return nil, err
+	}
+	wh := &whSource{src: src}
+	var ok bool
+	if wh.ex, ok = src.(connector.Executor); !ok {
+		src.Close()
+		return nil, fmt.Errorf("source %s cannot run statements", model.Source)
+	}
+	if wh.spec, err = pr.engine.WarehouseSpec(ctx, src, s); err == nil {
+		wh.spec.BucketBits = bits
+		wh.q, err = warehouse.New(warehouse.Dialects[wh.ex.Dialect()], wh.spec)
+	}
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	return wh, nil
+}
+
 // commitKeys is how many keys a timed commit point carries: a large
 // destination batch.
 const commitKeys = 1000
@@ -289,34 +310,21 @@ const commitKeys = 1000
 // they have, so that the snapshot and its buckets stay as they were and
 // a later run of the benchmark plans the same changes.
 func commitPoints(ctx context.Context, pr *project, s *config.Sync, keys, n int) ([]float64, error) {
-	model := pr.project.Models[s.Model]
-	srcCfg := pr.project.Sources[model.Source]
-	src, err := builtin.Sources()[srcCfg.Type].New(ctx, srcCfg.Settings, pr.dir)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	ex, ok := src.(connector.Executor)
-	if !ok {
-		return nil, fmt.Errorf("source %s cannot run statements", model.Source)
-	}
-	spec, err := pr.engine.WarehouseSpec(ctx, src, s)
-	if err != nil {
-		return nil, err
-	}
-	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], spec)
+	wh, err := openWarehouse(ctx, pr, s, 0)
 	if err != nil {
 		return nil, err
 	}
 	// The statements bucket by the bits the snapshot is bucketed by.
-	bits, err := queryUint(ctx, src, "SELECT bucket_bits FROM "+q.Tables().Meta)
+	bits, err := queryUint(ctx, wh.src, "SELECT bucket_bits FROM "+wh.q.Tables().Meta)
+	wh.src.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read the bucket bits: %w", err)
 	}
-	spec.BucketBits = int(bits)
-	if q, err = warehouse.New(warehouse.Dialects[ex.Dialect()], spec); err != nil {
+	if wh, err = openWarehouse(ctx, pr, s, int(bits)); err != nil {
 		return nil, err
 	}
+	defer wh.src.Close()
+	src, ex, q := wh.src, wh.ex, wh.q
 	var secs []float64
 	for range n {
 		rows, err := sampleSnapshot(ctx, src, q.Snapshot(), keys)
