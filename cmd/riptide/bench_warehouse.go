@@ -16,6 +16,7 @@ func newBenchWarehouseCmd(g *globalFlags) *cobra.Command {
 		memoryLimit string
 		dir         string
 		key         string
+		pg          string
 	)
 	cmd := &cobra.Command{
 		Use:   "warehouse",
@@ -29,7 +30,7 @@ each sync in turn in this process.`,
 			ctx, cancel := signalContext()
 			defer cancel()
 			r, err := bench.Warehouse(ctx, bench.WarehouseOptions{
-				Rows: rows, ChangedPct: changedPct, Key: key, MemoryLimit: memoryLimit, Dir: dir,
+				Rows: rows, ChangedPct: changedPct, Key: key, MemoryLimit: memoryLimit, Dir: dir, Postgres: pg,
 			})
 			if err != nil {
 				return err
@@ -37,7 +38,7 @@ each sync in turn in this process.`,
 			if g.json {
 				return writeJSON(os.Stdout, r)
 			}
-			fmt.Printf("rows %d, %s key, changed %.2f%% (%d rows)\n", r.Rows, r.Key, r.ChangedPct, r.ChangedRows)
+			fmt.Printf("%s, rows %d, %s key, changed %.2f%% (%d rows)\n", r.Source, r.Rows, r.Key, r.ChangedPct, r.ChangedRows)
 			for _, d := range []bench.DiffResult{r.Local, r.Warehouse} {
 				fmt.Printf("  %-9s plan_seconds %8.3f  rows_read %11d  changed %9d  peak_rss %7.1f MiB\n",
 					d.Diff, d.PlanSeconds, d.RowsRead, d.Changed, float64(d.PeakRSSBytes)/(1<<20))
@@ -50,6 +51,7 @@ each sync in turn in this process.`,
 	cmd.Flags().IntVar(&rows, "rows", 10_000_000, "rows in the generated model")
 	cmd.Flags().Float64Var(&changedPct, "changed-pct", 0.1, "percent of rows changed after the first sync")
 	cmd.Flags().StringVar(&memoryLimit, "memory-limit", "", "the DuckDB source's memory_limit for both plans, e.g. 2GB (default: the source's own)")
+	cmd.Flags().StringVar(&pg, "postgres", "", "put the model and the warehouse's snapshot in a PostgreSQL database created through this admin connection (postgres://user@host:port/db) and dropped after, instead of a DuckDB file")
 	cmd.Flags().StringVar(&key, "key", bench.KeyInteger, "the type of the model's key column: integer (the warehouse's key hash is the key itself) or text (hashed)")
 	cmd.Flags().StringVar(&dir, "dir", "", "keep the generated model and snapshots in this directory, and plan again from it when it holds a benchmark of the same --rows, --changed-pct and --key (default: a temporary directory, removed)")
 	return cmd

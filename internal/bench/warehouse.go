@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/riptide-data/riptide/internal/builtin"
 	"github.com/riptide-data/riptide/internal/config"
@@ -50,6 +53,8 @@ type WarehouseResult struct {
 	ChangedPct float64 `json:"changed_pct"`
 	// Key is the type of the model's key column: KeyInteger or KeyText.
 	Key string `json:"key"`
+	// Source is the warehouse's type: duckdb or postgres.
+	Source string `json:"source"`
 	// MemoryLimit is the DuckDB source's memory_limit, "" for its default.
 	MemoryLimit string `json:"memory_limit"`
 	// ChangedRows is how many rows the change touched, counted in SQL:
@@ -91,6 +96,10 @@ type WarehouseOptions struct {
 	// again what it holds (a plan commits nothing), without generating and
 	// syncing anew (minutes at 100,000,000 rows).
 	Dir string
+	// Postgres, an admin connection URL, puts the model (and the
+	// warehouse's snapshot) in a PostgreSQL database created through it
+	// and dropped at the end, instead of a DuckDB file; Dir must be "".
+	Postgres string
 }
 
 // Warehouse runs the diff strategies side by side: one generated model,
@@ -105,6 +114,9 @@ func Warehouse(ctx context.Context, o WarehouseOptions) (*WarehouseResult, error
 	case KeyInteger, KeyText:
 	default:
 		return nil, fmt.Errorf("key type %q: want %s or %s", o.Key, KeyInteger, KeyText)
+	}
+	if o.Postgres != "" && dir != "" {
+		return nil, errors.New("a PostgreSQL model is generated anew each time: give no directory to keep")
 	}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "riptide-bench-")
@@ -129,7 +141,19 @@ func Warehouse(ctx context.Context, o WarehouseOptions) (*WarehouseResult, error
 		}
 		reuse = true
 	}
-	if !reuse {
+	var pgURL string
+	switch {
+	case o.Postgres != "":
+		var drop func()
+		var err error
+		if pgURL, _, drop, err = TempPostgres(ctx, o.Postgres); err != nil {
+			return nil, err
+		}
+		defer drop()
+		if err := generatePostgres(ctx, pgURL, rows, o.Key); err != nil {
+			return nil, fmt.Errorf("generate model: %w", err)
+		}
+	case !reuse:
 		if err := generate(ctx, db, rows); err != nil {
 			return nil, fmt.Errorf("generate model: %w", err)
 		}
@@ -145,7 +169,11 @@ func Warehouse(ctx context.Context, o WarehouseOptions) (*WarehouseResult, error
 		return nil, err
 	}
 	defer pr.store.Close()
-	if memoryLimit != "" {
+	if pgURL != "" {
+		pr.project.Sources["warehouse"] = &config.Source{Name: "warehouse", Type: "postgres",
+			Settings: builtin.Sources()["postgres"].Spec.WithDefaults(connector.Settings{"url": pgURL})}
+		memoryLimit = ""
+	} else if memoryLimit != "" {
 		pr.project.Sources["warehouse"].Settings["memory_limit"] = memoryLimit
 	}
 	// Each strategy chosen outright: diff auto would move "bench" to the
@@ -162,14 +190,19 @@ func Warehouse(ctx context.Context, o WarehouseOptions) (*WarehouseResult, error
 		if err := syncWarehouse(ctx, pr, &wh, rows); err != nil {
 			return nil, fmt.Errorf("first sync (warehouse): %w", err)
 		}
-		if err := change(ctx, db, changedPct); err != nil {
+		alter := func() error { return change(ctx, db, changedPct) }
+		if pgURL != "" {
+			alter = func() error { return changePostgres(ctx, pgURL, changedPct) }
+		}
+		if err := alter(); err != nil {
 			return nil, fmt.Errorf("change rows: %w", err)
 		}
 		if err := os.WriteFile(ready, []byte(mark), 0o644); err != nil {
 			return nil, err
 		}
 	}
-	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, Key: o.Key, MemoryLimit: memoryLimit, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	res := &WarehouseResult{Rows: rows, ChangedPct: changedPct, Key: o.Key, Source: pr.project.Sources["warehouse"].Type,
+		MemoryLimit: memoryLimit, GoMaxProcs: runtime.GOMAXPROCS(0)}
 	if res.ChangedRows, err = countChanged(ctx, pr); err != nil {
 		return nil, fmt.Errorf("count changed rows: %w", err)
 	}
@@ -244,11 +277,15 @@ func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) erro
 	// DuckDB builds the snapshot table's primary key index in memory, more
 	// than the source's default memory_limit holds for millions of keys;
 	// the limit applies to this connection only, closed after the fill.
-	limit := "4GB"
-	if n > 20_000_000 {
-		limit = "12GB"
+	var stmts []string
+	if ex.Dialect() == "duckdb" {
+		limit := "4GB"
+		if n > 20_000_000 {
+			limit = "12GB"
+		}
+		stmts = append(stmts, "SET memory_limit = '"+limit+"'")
 	}
-	stmts := append([]string{"SET memory_limit = '" + limit + "'"}, q.Setup()...)
+	stmts = append(stmts, q.Setup()...)
 	if err := ex.Exec(ctx, append(stmts, q.Fill())...); err != nil {
 		return fmt.Errorf("fill the snapshot table %s: %w", q.Snapshot(), err)
 	}
@@ -327,7 +364,7 @@ func commitPoints(ctx context.Context, pr *project, s *config.Sync, keys, n int)
 	src, ex, q := wh.src, wh.ex, wh.q
 	var secs []float64
 	for range n {
-		rows, err := sampleSnapshot(ctx, src, q.Snapshot(), keys)
+		rows, err := sampleSnapshot(ctx, src, ex.Dialect(), q.Snapshot(), keys)
 		if err != nil {
 			return nil, fmt.Errorf("draw keys from %s: %w", q.Snapshot(), err)
 		}
@@ -344,9 +381,13 @@ func commitPoints(ctx context.Context, pr *project, s *config.Sync, keys, n int)
 	return secs, nil
 }
 
-// sampleSnapshot draws n rows of a DuckDB snapshot table at random.
-func sampleSnapshot(ctx context.Context, src connector.Source, table string, n int) ([]warehouse.Row, error) {
-	res, err := src.Query(ctx, fmt.Sprintf(`SELECT key, CAST(key_hash AS VARCHAR), CAST(hash AS VARCHAR) FROM %s USING SAMPLE %d ROWS`, table, n))
+// sampleSnapshot draws n rows of a snapshot table at random.
+func sampleSnapshot(ctx context.Context, src connector.Source, dialect, table string, n int) ([]warehouse.Row, error) {
+	sql := fmt.Sprintf(`SELECT key, CAST(key_hash AS VARCHAR), CAST(hash AS VARCHAR) FROM %s USING SAMPLE %d ROWS`, table, n)
+	if dialect == "postgres" {
+		sql = fmt.Sprintf(`SELECT key, CAST(key_hash AS text), CAST(hash AS text) FROM %s ORDER BY random() LIMIT %d`, table, n)
+	}
+	res, err := src.Query(ctx, sql)
 	if err != nil {
 		return nil, err
 	}
@@ -355,17 +396,68 @@ func sampleSnapshot(ctx context.Context, src connector.Source, table string, n i
 	for res.Next() {
 		v := res.Values()
 		key, _ := v[0].(string)
-		kh, err := strconv.ParseUint(fmt.Sprint(v[1]), 10, 64)
+		kh, err := parseHash(fmt.Sprint(v[1]))
 		if err != nil {
 			return nil, fmt.Errorf("key hash of %q: %w", key, err)
 		}
-		h, err := strconv.ParseUint(fmt.Sprint(v[2]), 10, 64)
+		h, err := parseHash(fmt.Sprint(v[2]))
 		if err != nil {
 			return nil, fmt.Errorf("hash of %q: %w", key, err)
 		}
 		rows = append(rows, warehouse.Row{Key: key, KeyHash: kh, Hash: h})
 	}
 	return rows, res.Err()
+}
+
+// parseHash reads a 64-bit hash as a warehouse writes it: unsigned
+// (DuckDB's UBIGINT) or signed (PostgreSQL's bigint).
+func parseHash(s string) (uint64, error) {
+	if strings.HasPrefix(s, "-") {
+		v, err := strconv.ParseInt(s, 10, 64)
+		return uint64(v), err
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// generatePostgres writes the benchmark's model of n rows into the
+// PostgreSQL database at url, as generate does into a DuckDB file.
+func generatePostgres(ctx context.Context, url string, n int, key string) error {
+	stmts := []string{fmt.Sprintf(`CREATE TABLE customers AS
+		SELECT
+			i AS id,
+			'user' || i || '@example.com' AS email,
+			(ARRAY['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara'])[1 + i %% 5] AS first_name,
+			'Last' || (i %% 1000) AS last_name,
+			(ARRAY['free', 'pro', 'team'])[1 + i %% 3] AS plan,
+			CAST((i %% 100000) / 100.0 AS numeric(12, 2)) AS amount,
+			TIMESTAMPTZ '2024-01-01 00:00:00+00' + make_interval(secs => i) AS updated_at,
+			'{"score":' || (i %% 97) || ',"tier":"t' || (i %% 4) || '"}' AS attrs
+		FROM generate_series(1::bigint, %d) AS t(i)`, n)}
+	if key == KeyText {
+		stmts = append(stmts, `ALTER TABLE customers ALTER id TYPE text`)
+	}
+	return execPostgres(ctx, url, append(stmts, `ANALYZE customers`)...)
+}
+
+// changePostgres alters pct percent of the rows, spread over the table.
+func changePostgres(ctx context.Context, url string, pct float64) error {
+	return execPostgres(ctx, url,
+		fmt.Sprintf(`UPDATE customers SET plan = plan || '-changed' WHERE abs(hashtext(CAST(id AS text)) %% 10000) < %d`, int(pct*100)),
+		`VACUUM ANALYZE customers`)
+}
+
+func execPostgres(ctx context.Context, url string, stmts ...string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	for _, st := range stmts {
+		if _, err := conn.Exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // queryUint reads a query's one unsigned integer.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/riptide-data/riptide/internal/testsvc"
 )
 
 func TestWarehouseDiffReadsOnlyTheChangedRows(t *testing.T) {
@@ -18,6 +20,32 @@ func TestWarehouseDiffReadsOnlyTheChangedRows(t *testing.T) {
 			}
 			for _, p := range problems {
 				t.Error(p)
+			}
+		})
+	}
+}
+
+// The same on PostgreSQL, the model and the snapshot in a database of
+// its own.
+func TestWarehouseDiffOnPostgres(t *testing.T) {
+	admin := testsvc.PostgresURL(t)
+	for _, key := range []string{KeyInteger, KeyText} {
+		t.Run(key, func(t *testing.T) {
+			r, err := Warehouse(context.Background(), WarehouseOptions{Rows: 20_000, ChangedPct: 5, Key: key, Postgres: admin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Source != "postgres" || r.ChangedRows < 700 || r.ChangedRows > 1300 {
+				t.Fatalf("source %s, %d rows changed; want postgres, about 1000", r.Source, r.ChangedRows)
+			}
+			for _, d := range []DiffResult{r.Local, r.Warehouse} {
+				if d.Changed != r.ChangedRows || d.Added != 0 || d.Removed != 0 {
+					t.Errorf("%s diff: added %d, changed %d, removed %d; want only the %d changed rows",
+						d.Diff, d.Added, d.Changed, d.Removed, r.ChangedRows)
+				}
+			}
+			if r.Warehouse.RowsRead != r.ChangedRows+1 || len(r.CommitSeconds) != 5 {
+				t.Errorf("warehouse diff read %d rows, want %d; %d commit points, want 5", r.Warehouse.RowsRead, r.ChangedRows+1, len(r.CommitSeconds))
 			}
 		})
 	}
