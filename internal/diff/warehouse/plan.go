@@ -51,8 +51,12 @@ func (q *SQL) Plan() string {
 	// own from the key (for an integer key, without the key hash).
 	fmt.Fprintf(&sb, "m AS (\n  SELECT %s AS %s, %s AS %s, %s AS %s, %s\n  FROM (\n%s\n  ) AS q\n",
 		q.KeyExpr("q"), key, q.keyHash("q"), kh, q.rowHash("q"), hash, prefixed("q.", q.quoted(q.spec.Columns)), q.model())
-	if pruned {
+	switch _, mark := d.(markJoins); {
+	case pruned && mark:
 		fmt.Fprintf(&sb, "  WHERE %s OR %s IN (SELECT %s FROM d)\n", q.keyNull("q"), q.keyBucket("q"), b)
+	case pruned:
+		// d's buckets are distinct: the join adds no row.
+		fmt.Fprintf(&sb, "  LEFT JOIN d ON d.%s = %s\n  WHERE %s OR d.%s IS NOT NULL\n", b, q.keyBucket("q"), q.keyNull("q"), b)
 	}
 	sb.WriteString("),\n")
 	// An integer key's rows join on its exact key hash: the snapshot's
@@ -109,6 +113,16 @@ func prefixed(prefix string, items []string) string {
 		out[i] = prefix + it
 	}
 	return strings.Join(out, ", ")
+}
+
+// markJoins is implemented by dialects that run "x OR b IN (SELECT b FROM
+// d)" as one pass over the rows against a hash table of d (DuckDB's mark
+// join), the form the plan's benchmark was measured with. The others
+// pick the model's rows of the differing buckets with a left join:
+// PostgreSQL, estimating d as large as the model, ran that IN as a scan
+// of d for every row (33 s for 1,000,000 rows against 0.7 s locally).
+type markJoins interface {
+	MarkJoins()
 }
 
 // planSettings is implemented by dialects whose plan query runs faster

@@ -25,7 +25,8 @@ m AS (
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
-  WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR (FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) >> 52) IN (SELECT `__riptide_bucket` FROM d)
+  LEFT JOIN d ON d.`__riptide_bucket` = (FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) >> 52)
+  WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR d.`__riptide_bucket` IS NOT NULL
 ),
 s AS (
   SELECT `key`, `key_hash`, `hash` FROM `riptide`.`snapshot_users___crm_22b2f7ef`
@@ -163,7 +164,8 @@ m AS (
   FROM (
 select id, total from orders
   ) AS q
-  WHERE q.`id` IS NULL OR (FARM_FINGERPRINT(CAST(q.`id` AS STRING)) >> 44) IN (SELECT `__riptide_bucket` FROM d)
+  LEFT JOIN d ON d.`__riptide_bucket` = (FARM_FINGERPRINT(CAST(q.`id` AS STRING)) >> 44)
+  WHERE q.`id` IS NULL OR d.`__riptide_bucket` IS NOT NULL
 ),
 s AS (
   SELECT `key`, `key_hash`, `hash` FROM `riptide`.`snapshot_orders`
