@@ -13,9 +13,9 @@ const (
 
 // Diff strategies (a sync's diff key).
 const (
-	// DiffAuto diffs locally, unless the model's source can diff in the
-	// warehouse and the sync's last run read more than
-	// WarehouseDiffThreshold rows.
+	// DiffAuto diffs locally, unless the model's source diffs faster in
+	// the warehouse (connector.Spec.WarehouseDiffAuto) and the sync's last
+	// run read more than WarehouseDiffThreshold rows.
 	DiffAuto = "auto"
 	// DiffLocal reads every row out of the warehouse and diffs it against
 	// the snapshot kept by Riptide (.riptide/snapshots or the state store).
@@ -38,9 +38,10 @@ const WarehouseDiffThreshold = 5_000_000
 const DefaultDiffSchema = "riptide"
 
 // UseWarehouseDiff decides a sync's strategy: supported says whether the
-// model's source can run the diff, lastRows is how many rows the sync's
-// last run read (0 when it never ran).
-func (s *Sync) UseWarehouseDiff(supported bool, lastRows uint64) bool {
+// model's source can run the diff, auto whether diff: auto may choose it
+// for a large model, lastRows is how many rows the sync's last run read
+// (0 when it never ran).
+func (s *Sync) UseWarehouseDiff(supported, auto bool, lastRows uint64) bool {
 	if s.Schedule.Kind == ScheduleStream {
 		// A stream commits what it delivers to the local snapshot, which
 		// its batch runs must therefore use too (diff: warehouse is refused).
@@ -52,7 +53,7 @@ func (s *Sync) UseWarehouseDiff(supported bool, lastRows uint64) bool {
 	case DiffLocal:
 		return false
 	}
-	return supported && lastRows > WarehouseDiffThreshold
+	return supported && auto && lastRows > WarehouseDiffThreshold
 }
 
 // diffStrategy reads a sync's diff key.

@@ -94,20 +94,22 @@ syncs:
 
 func TestUseWarehouseDiff(t *testing.T) {
 	for _, c := range []struct {
-		diff      string
-		supported bool
-		lastRows  uint64
-		want      bool
+		diff            string
+		supported, auto bool
+		lastRows        uint64
+		want            bool
 	}{
-		{DiffWarehouse, true, 0, true},
-		{DiffLocal, true, 1 << 40, false},
-		{DiffAuto, true, WarehouseDiffThreshold, false},
-		{DiffAuto, true, WarehouseDiffThreshold + 1, true},
-		{DiffAuto, false, 1 << 40, false},
+		{DiffWarehouse, true, true, 0, true},
+		{DiffWarehouse, true, false, 0, true}, // chosen outright
+		{DiffLocal, true, true, 1 << 40, false},
+		{DiffAuto, true, true, WarehouseDiffThreshold, false},
+		{DiffAuto, true, true, WarehouseDiffThreshold + 1, true},
+		{DiffAuto, true, false, 1 << 40, false}, // a source whose warehouse diff is slower
+		{DiffAuto, false, true, 1 << 40, false},
 	} {
 		s := &Sync{Diff: c.diff}
-		if got := s.UseWarehouseDiff(c.supported, c.lastRows); got != c.want {
-			t.Errorf("diff %s, supported %v, last run %d rows: warehouse %v, want %v", c.diff, c.supported, c.lastRows, got, c.want)
+		if got := s.UseWarehouseDiff(c.supported, c.auto, c.lastRows); got != c.want {
+			t.Errorf("diff %s, supported %v, auto %v, last run %d rows: warehouse %v, want %v", c.diff, c.supported, c.auto, c.lastRows, got, c.want)
 		}
 	}
 }

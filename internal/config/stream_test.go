@@ -58,7 +58,7 @@ func TestStreamSyncNeverUsesTheWarehouseDiff(t *testing.T) {
 		{ScheduleStream, DiffLocal, 10, false},
 	} {
 		s := &Sync{Schedule: Schedule{Kind: tc.kind}, Diff: tc.diff}
-		if got := s.UseWarehouseDiff(true, tc.rows); got != tc.want {
+		if got := s.UseWarehouseDiff(true, true, tc.rows); got != tc.want {
 			t.Errorf("%s sync, diff %s, %d rows: warehouse %v, want %v", tc.kind, tc.diff, tc.rows, got, tc.want)
 		}
 	}

@@ -94,6 +94,10 @@ type Spec struct {
 	// Sources only: WarehouseDiff declares that the source implements
 	// Executor, so that a sync may diff in the warehouse.
 	WarehouseDiff bool
+	// Sources only: WarehouseDiffAuto lets diff: auto move a large model's
+	// diff into the warehouse: set where that was measured faster than
+	// reading the rows out (DuckDB; docs/BENCHMARKS.md).
+	WarehouseDiffAuto bool
 }
 
 // Object is one kind of record a destination writes ("contacts", a

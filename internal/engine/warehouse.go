@@ -115,7 +115,7 @@ func (e *Engine) usesWarehouseDiff(s *config.Sync, lastRows uint64) bool {
 		return false
 	}
 	plugin, ok := e.Sources[e.Project.Sources[m.Source].Type]
-	return ok && s.UseWarehouseDiff(plugin.Spec.WarehouseDiff, lastRows)
+	return ok && s.UseWarehouseDiff(plugin.Spec.WarehouseDiff, plugin.Spec.WarehouseDiffAuto, lastRows)
 }
 
 // planWarehouse plans, in the warehouse, every sync of runs whose diff

@@ -45,8 +45,9 @@ func spec() connector.Spec {
 			{Name: "read_only", Kind: connector.KindBool, Default: false,
 				Doc: "Open the file read-only, so that other processes may read it at the same time."},
 		},
-		WriteBack:     true,
-		WarehouseDiff: true,
+		WriteBack:         true,
+		WarehouseDiff:     true,
+		WarehouseDiffAuto: true,
 	}
 }
 
