@@ -55,8 +55,12 @@ func (q *SQL) Plan() string {
 	case pruned && mark:
 		fmt.Fprintf(&sb, "  WHERE %s OR %s IN (SELECT %s FROM d)\n", q.keyNull("q"), q.keyBucket("q"), b)
 	case pruned:
-		// d's buckets are distinct: the join adds no row.
-		fmt.Fprintf(&sb, "  LEFT JOIN d ON d.%s = %s\n  WHERE %s OR d.%s IS NOT NULL\n", b, q.keyBucket("q"), q.keyNull("q"), b)
+		// d's buckets are distinct, so the join adds no row; DISTINCT all
+		// the same, for PostgreSQL, which estimates d as large as the model
+		// and sorted the model (10,000,000 rows: 6.8 s) for a merge join,
+		// but estimates a DISTINCT small and hashes it (1.7 s).
+		fmt.Fprintf(&sb, "  LEFT JOIN (SELECT DISTINCT %s FROM d) AS d ON d.%s = %s\n  WHERE %s OR d.%s IS NOT NULL\n",
+			b, b, q.keyBucket("q"), q.keyNull("q"), b)
 	}
 	sb.WriteString("),\n")
 	// An integer key's rows join on its exact key hash: the snapshot's

@@ -25,7 +25,7 @@ m AS (
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
-  LEFT JOIN d ON d.`__riptide_bucket` = (FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) >> 52)
+  LEFT JOIN (SELECT DISTINCT `__riptide_bucket` FROM d) AS d ON d.`__riptide_bucket` = (FARM_FINGERPRINT(CONCAT(REPLACE(REPLACE(CAST(q.`account_id` AS STRING), '\\', '\\\\'), '|', '\\|'), '|', REPLACE(REPLACE(CAST(q.`user_id` AS STRING), '\\', '\\\\'), '|', '\\|'))) >> 52)
   WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR d.`__riptide_bucket` IS NOT NULL
 ),
 s AS (
@@ -164,7 +164,7 @@ m AS (
   FROM (
 select id, total from orders
   ) AS q
-  LEFT JOIN d ON d.`__riptide_bucket` = (FARM_FINGERPRINT(CAST(q.`id` AS STRING)) >> 44)
+  LEFT JOIN (SELECT DISTINCT `__riptide_bucket` FROM d) AS d ON d.`__riptide_bucket` = (FARM_FINGERPRINT(CAST(q.`id` AS STRING)) >> 44)
   WHERE q.`id` IS NULL OR d.`__riptide_bucket` IS NOT NULL
 ),
 s AS (

@@ -25,7 +25,7 @@ m AS (
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
-  LEFT JOIN d ON d.`__riptide_bucket` = bitShiftRight(sipHash64(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))), 52)
+  LEFT JOIN (SELECT DISTINCT `__riptide_bucket` FROM d) AS d ON d.`__riptide_bucket` = bitShiftRight(sipHash64(concat(replaceAll(replaceAll(toString(q.`account_id`), '\\', '\\\\'), '|', '\\|'), '|', replaceAll(replaceAll(toString(q.`user_id`), '\\', '\\\\'), '|', '\\|'))), 52)
   WHERE q.`account_id` IS NULL OR q.`user_id` IS NULL OR d.`__riptide_bucket` IS NOT NULL
 ),
 s AS (
@@ -156,7 +156,7 @@ m AS (
   FROM (
 select id, total from orders
   ) AS q
-  LEFT JOIN d ON d.`__riptide_bucket` = bitShiftRight(sipHash64(toString(q.`id`)), 44)
+  LEFT JOIN (SELECT DISTINCT `__riptide_bucket` FROM d) AS d ON d.`__riptide_bucket` = bitShiftRight(sipHash64(toString(q.`id`)), 44)
   WHERE q.`id` IS NULL OR d.`__riptide_bucket` IS NOT NULL
 ),
 s AS (

@@ -25,7 +25,7 @@ m AS (
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
-  LEFT JOIN d ON d."__riptide_bucket" = (CAST(CAST(('x' || substr(md5((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))), 1, 16)) AS bit(64)) AS bigint) >> 52)
+  LEFT JOIN (SELECT DISTINCT "__riptide_bucket" FROM d) AS d ON d."__riptide_bucket" = (CAST(CAST(('x' || substr(md5((replace(replace(CAST(q."account_id" AS text), '\', '\\'), '|', '\|') || '|' || replace(replace(CAST(q."user_id" AS text), '\', '\\'), '|', '\|'))), 1, 16)) AS bit(64)) AS bigint) >> 52)
   WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR d."__riptide_bucket" IS NOT NULL
 ),
 s AS (
@@ -156,7 +156,7 @@ m AS (
   FROM (
 select id, total from orders
   ) AS q
-  LEFT JOIN d ON d."__riptide_bucket" = (CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) >> 44)
+  LEFT JOIN (SELECT DISTINCT "__riptide_bucket" FROM d) AS d ON d."__riptide_bucket" = (CAST(CAST(('x' || substr(md5(CAST(q."id" AS text)), 1, 16)) AS bit(64)) AS bigint) >> 44)
   WHERE q."id" IS NULL OR d."__riptide_bucket" IS NOT NULL
 ),
 s AS (

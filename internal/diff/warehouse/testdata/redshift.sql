@@ -25,7 +25,7 @@ m AS (
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
-  LEFT JOIN d ON d."__riptide_bucket" = (FNV_HASH((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) >> 52)
+  LEFT JOIN (SELECT DISTINCT "__riptide_bucket" FROM d) AS d ON d."__riptide_bucket" = (FNV_HASH((replace(replace(CAST(q."account_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR(65535)), '\\', '\\\\'), '|', '\\|'))) >> 52)
   WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR d."__riptide_bucket" IS NOT NULL
 ),
 s AS (
@@ -160,7 +160,7 @@ m AS (
   FROM (
 select id, total from orders
   ) AS q
-  LEFT JOIN d ON d."__riptide_bucket" = (FNV_HASH(CAST(q."id" AS VARCHAR(65535))) >> 44)
+  LEFT JOIN (SELECT DISTINCT "__riptide_bucket" FROM d) AS d ON d."__riptide_bucket" = (FNV_HASH(CAST(q."id" AS VARCHAR(65535))) >> 44)
   WHERE q."id" IS NULL OR d."__riptide_bucket" IS NOT NULL
 ),
 s AS (

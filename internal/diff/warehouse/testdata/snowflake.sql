@@ -25,7 +25,7 @@ m AS (
   FROM (
 select account_id, user_id, email, "first name", plan from users where active
   ) AS q
-  LEFT JOIN d ON d."__riptide_bucket" = FLOOR(MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) / 4503599627370496)
+  LEFT JOIN (SELECT DISTINCT "__riptide_bucket" FROM d) AS d ON d."__riptide_bucket" = FLOOR(MD5_NUMBER_LOWER64((replace(replace(CAST(q."account_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|') || '|' || replace(replace(CAST(q."user_id" AS VARCHAR), '\\', '\\\\'), '|', '\\|'))) / 4503599627370496)
   WHERE q."account_id" IS NULL OR q."user_id" IS NULL OR d."__riptide_bucket" IS NOT NULL
 ),
 s AS (
@@ -164,7 +164,7 @@ m AS (
   FROM (
 select id, total from orders
   ) AS q
-  LEFT JOIN d ON d."__riptide_bucket" = FLOOR(MD5_NUMBER_LOWER64(CAST(q."id" AS VARCHAR)) / 17592186044416)
+  LEFT JOIN (SELECT DISTINCT "__riptide_bucket" FROM d) AS d ON d."__riptide_bucket" = FLOOR(MD5_NUMBER_LOWER64(CAST(q."id" AS VARCHAR)) / 17592186044416)
   WHERE q."id" IS NULL OR d."__riptide_bucket" IS NOT NULL
 ),
 s AS (
