@@ -275,6 +275,24 @@ type streamDB struct {
 	slots map[string]string // sync → its slot (and publication)
 }
 
+// dropSlot drops a test's slot and publication. A follow the test
+// killed can leave its replication connection open for a moment (the
+// server has not seen it go), which holds the slot: the test's own
+// database, so that session is ended first.
+func dropSlot(url, name string) error {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid, 30000)
+		FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, name); err != nil {
+		return fmt.Errorf("end the session holding the slot: %w", err)
+	}
+	return stream.Drop(ctx, url, name, name)
+}
+
 // newStreamDB makes the test's database; the slots of syncs are dropped
 // when the test ends, as they must be before the database can be.
 func newStreamDB(t *testing.T, syncs ...string) *streamDB {
@@ -290,7 +308,7 @@ func newStreamDB(t *testing.T, syncs ...string) *streamDB {
 	}
 	t.Cleanup(func() {
 		for _, name := range db.slots {
-			if err := stream.Drop(context.Background(), db.url, name, name); err != nil {
+			if err := dropSlot(db.url, name); err != nil {
 				t.Errorf("drop slot %s: %v", name, err)
 			}
 		}
