@@ -625,17 +625,18 @@ type snapshotView struct {
 	base *diff.Lookup
 	// set holds the row hash of each key the follow upserted, by key hash:
 	// a map without pointers, which the garbage collector does not scan,
-	// nor keeps the keys' texts alive. Two keys of one hash share an entry; an upsert of the other key
-	// then matches only if its row hash is equal too (one in 2^64), and a
-	// delete of it is sent. gone holds the keys the follow deleted.
+	// nor keeps the keys' texts alive. Two keys of one hash share an
+	// entry; an upsert of the other key then matches only if its row hash
+	// is equal too (one in 2^64), and a delete of it is sent. gone holds
+	// the keys the follow deleted, looked at first; a delete leaves set
+	// as it is, which may hold another key of the same hash.
 	set  map[uint64]uint64
 	gone map[string]struct{}
 	// max is how many keys committed since it keeps track of; off is set
 	// once the follow committed more, or a lookup failed: from then on
 	// every change is sent.
-	max    int
-	off    bool
-	warned bool
+	max int
+	off bool
 }
 
 func newSnapshotView(base *diff.Lookup, max int) *snapshotView {
@@ -660,10 +661,7 @@ func (v *snapshotView) unchanged(e diff.Entry, deleted bool, log *slog.Logger) b
 	}
 	h, ok, err := v.base.Get(e.KeyHash, e.Key)
 	if err != nil {
-		if !v.warned {
-			log.Warn("snapshot lookup failed; streamed changes are sent whether or not they change the row", "error", err)
-			v.warned = true
-		}
+		log.Warn("snapshot lookup failed; streamed changes are sent whether or not they change the row", "error", err)
 		v.off = true
 		return false
 	}
@@ -684,7 +682,6 @@ func (v *snapshotView) committed(set, del []diff.Entry) {
 	}
 	for _, e := range del {
 		v.gone[e.Key] = struct{}{}
-		delete(v.set, e.KeyHash)
 	}
 	if len(v.set)+len(v.gone) > v.max {
 		v.off, v.set, v.gone = true, nil, nil

@@ -213,17 +213,7 @@ func TestFollowSkipsWhatTheSnapshotHolds(t *testing.T) {
 // Past the keys it keeps track of, the view stops telling changes apart:
 // everything is sent, nothing skipped on stale knowledge.
 func TestSnapshotViewGivesUpPastItsBound(t *testing.T) {
-	s, err := diff.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	look, err := s.Lookup()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer look.Close()
-	v := newSnapshotView(look, 2)
+	v := newSnapshotView(emptyLookup(t), 2)
 	log := slog.New(slog.DiscardHandler)
 	e := func(k string, h uint64) diff.Entry { return diff.Entry{KeyHash: diff.KeyHash(k), Key: k, RowHash: h} }
 	v.committed([]diff.Entry{e("a", 1), e("b", 2)}, nil)
@@ -234,4 +224,38 @@ func TestSnapshotViewGivesUpPastItsBound(t *testing.T) {
 	if v.unchanged(e("a", 1), false, log) || v.unchanged(e("z", 0), true, log) {
 		t.Error("past its bound the view still skips changes")
 	}
+}
+
+// Two keys of one key hash: what the view says of one never lets a
+// change of the other go unsent.
+func TestSnapshotViewKeysSharingAHash(t *testing.T) {
+	v := newSnapshotView(emptyLookup(t), 10)
+	log := slog.New(slog.DiscardHandler)
+	a, b := diff.Entry{KeyHash: 7, Key: "a", RowHash: 1}, diff.Entry{KeyHash: 7, Key: "b", RowHash: 2}
+	v.committed([]diff.Entry{a}, []diff.Entry{b})
+	if !v.unchanged(a, false, log) {
+		t.Error("a, upserted as it is, counts as a change after b of the same hash went")
+	}
+	if v.unchanged(diff.Entry{KeyHash: 7, Key: "b", RowHash: 1}, false, log) {
+		t.Error("b coming back is skipped")
+	}
+	if !v.unchanged(b, true, log) || v.unchanged(a, true, log) {
+		t.Error("a delete of b (gone) is sent, or one of a (there) is skipped")
+	}
+}
+
+// emptyLookup is a Lookup of an empty snapshot, closed when t ends.
+func emptyLookup(t *testing.T) *diff.Lookup {
+	t.Helper()
+	s, err := diff.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	look, err := s.Lookup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { look.Close() })
+	return look
 }

@@ -547,20 +547,14 @@ func TestWarehouseIntegerKeyMapping(t *testing.T) {
 func TestWarehouseKeySpanFromBuckets(t *testing.T) {
 	for _, srcType := range []string{"duckdb", "postgres"} {
 		t.Run(srcType, func(t *testing.T) {
-			var p *diffPair
-			if srcType == "duckdb" {
-				p = newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyInt)
-			} else {
-				p = newDiffPair(t, "postgres", postgres.Plugin(), connector.Settings{"url": testsvc.PostgresURL(t)}, keyInt)
-				t.Cleanup(func() { p.exec("DROP TABLE t", "DROP SCHEMA rt_snap CASCADE") })
-			}
+			p := diffPairOn(t, srcType, keyInt)
 			const rows = 40_000 // buckets of 32: more than minSpanBuckets
 			// Keys every third value, negative ones too.
 			p.exec(fmt.Sprintf("INSERT INTO t SELECT 3*i - 50000, 'n' || i, i, NULL FROM generate_series(1, %d) AS g(i)", rows))
 			ctx := context.Background()
 			// The snapshot as a first run that delivered every row commits
 			// it, bucketed as a plan would bucket it.
-			q := p.whSQL()
+			q := p.whSQL(0)
 			p.exec(append(q.Setup(), q.Fill())...)
 			exact, err := p.engine.WarehouseKeySpan(ctx, p.src, q)
 			if err != nil {
@@ -599,13 +593,26 @@ func TestWarehouseKeySpanFromBuckets(t *testing.T) {
 	}
 }
 
-// whSQL is the warehouse sync's SQL.
-func (p *diffPair) whSQL() *warehouse.SQL {
+// diffPairOn is a diffPair on a DuckDB file or on the test's PostgreSQL
+// (its tables dropped at the end).
+func diffPairOn(t *testing.T, srcType string, kind keyKind) *diffPair {
+	t.Helper()
+	if srcType == "duckdb" {
+		return newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, kind)
+	}
+	p := newDiffPair(t, "postgres", postgres.Plugin(), connector.Settings{"url": testsvc.PostgresURL(t)}, kind)
+	t.Cleanup(func() { p.exec("DROP TABLE t", "DROP SCHEMA rt_snap CASCADE") })
+	return p
+}
+
+// whSQL is the warehouse sync's SQL with bits bucket bits (0: the least).
+func (p *diffPair) whSQL(bits int) *warehouse.SQL {
 	p.t.Helper()
 	spec, err := p.engine.WarehouseSpec(context.Background(), p.src, p.engine.Project.Syncs["wh"])
 	if err != nil {
 		p.t.Fatal(err)
 	}
+	spec.BucketBits = bits
 	q, err := warehouse.New(warehouse.Dialects[p.src.(connector.Executor).Dialect()], spec)
 	if err != nil {
 		p.t.Fatal(err)
@@ -619,25 +626,11 @@ func (p *diffPair) whSQL() *warehouse.SQL {
 func TestWarehouseCommitOfManyKeys(t *testing.T) {
 	for _, srcType := range []string{"duckdb", "postgres"} {
 		t.Run(srcType, func(t *testing.T) {
-			var p *diffPair
-			if srcType == "duckdb" {
-				p = newDiffPair(t, "duckdb", duckdb.Plugin(), connector.Settings{"path": "w.duckdb"}, keyText)
-			} else {
-				p = newDiffPair(t, "postgres", postgres.Plugin(), connector.Settings{"url": testsvc.PostgresURL(t)}, keyText)
-				t.Cleanup(func() { p.exec("DROP TABLE t", "DROP SCHEMA rt_snap CASCADE") })
-			}
+			p := diffPairOn(t, srcType, keyText)
 			p.exec("INSERT INTO t SELECT 'k' || i, 'n' || i, i, NULL FROM generate_series(1, 5000) AS g(i)")
-			q := p.whSQL()
+			q := p.whSQL(warehouse.BucketBits(5000))
 			p.exec(append(q.Setup(), q.Fill())...)
 			p.exec(q.Rebucket(warehouse.BucketBits(5000))...)
-			spec, err := p.engine.WarehouseSpec(context.Background(), p.src, p.engine.Project.Syncs["wh"])
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec.BucketBits = warehouse.BucketBits(5000)
-			if q, err = warehouse.New(warehouse.Dialects[p.src.(connector.Executor).Dialect()], spec); err != nil {
-				t.Fatal(err)
-			}
 			// Keys k1…k1500 get new hashes, k1501…k2000 go, k5001…k5500
 			// come: 2,500 keys, three key lists.
 			var rows []warehouse.Row
