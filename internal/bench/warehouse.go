@@ -268,7 +268,7 @@ func (o *readCounter) Loading(string, uint64, uint64) {}
 // statement (warehouse.SQL.Fill), then the bucket table summed from it. This is
 // what a first run of n rows commits, without sending them anywhere.
 func syncWarehouse(ctx context.Context, pr *project, s *config.Sync, n int) error {
-	wh, err := openWarehouse(ctx, pr, s, 0)
+	wh, err := openWarehouse(ctx, pr, s)
 	if err != nil {
 		return err
 	}
@@ -312,8 +312,8 @@ type whSource struct {
 }
 
 // openWarehouse opens the source of a warehouse-diff sync and describes
-// its diff with bits bucket bits (0: the least); the caller closes src.
-func openWarehouse(ctx context.Context, pr *project, s *config.Sync, bits int) (*whSource, error) {
+// its diff with the least bucket bits; the caller closes src.
+func openWarehouse(ctx context.Context, pr *project, s *config.Sync) (*whSource, error) {
 	model := pr.project.Models[s.Model]
 	srcCfg := pr.project.Sources[model.Source]
 	src, err := builtin.Sources()[srcCfg.Type].New(ctx, srcCfg.Settings, pr.dir)
@@ -327,7 +327,6 @@ func openWarehouse(ctx context.Context, pr *project, s *config.Sync, bits int) (
 		return nil, fmt.Errorf("source %s cannot run statements", model.Source)
 	}
 	if wh.spec, err = pr.engine.WarehouseSpec(ctx, src, s); err == nil {
-		wh.spec.BucketBits = bits
 		wh.q, err = warehouse.New(warehouse.Dialects[wh.ex.Dialect()], wh.spec)
 	}
 	if err != nil {
@@ -347,21 +346,22 @@ const commitKeys = 1000
 // they have, so that the snapshot and its buckets stay as they were and
 // a later run of the benchmark plans the same changes.
 func commitPoints(ctx context.Context, pr *project, s *config.Sync, keys, n int) ([]float64, error) {
-	wh, err := openWarehouse(ctx, pr, s, 0)
+	wh, err := openWarehouse(ctx, pr, s)
 	if err != nil {
-		return nil, err
-	}
-	// The statements bucket by the bits the snapshot is bucketed by.
-	bits, err := queryUint(ctx, wh.src, "SELECT bucket_bits FROM "+wh.q.Tables().Meta)
-	wh.src.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read the bucket bits: %w", err)
-	}
-	if wh, err = openWarehouse(ctx, pr, s, int(bits)); err != nil {
 		return nil, err
 	}
 	defer wh.src.Close()
-	src, ex, q := wh.src, wh.ex, wh.q
+	src, ex := wh.src, wh.ex
+	// The statements bucket by the bits the snapshot is bucketed by.
+	bits, err := queryUint(ctx, src, "SELECT bucket_bits FROM "+wh.q.Tables().Meta)
+	if err != nil {
+		return nil, fmt.Errorf("read the bucket bits: %w", err)
+	}
+	wh.spec.BucketBits = int(bits)
+	q, err := warehouse.New(warehouse.Dialects[ex.Dialect()], wh.spec)
+	if err != nil {
+		return nil, err
+	}
 	var secs []float64
 	for range n {
 		rows, err := sampleSnapshot(ctx, src, ex.Dialect(), q.Snapshot(), keys)
